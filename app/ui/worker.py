@@ -1,0 +1,156 @@
+"""Running service calls off the UI thread, with delayed progress, cancel and one error path.
+
+Long work (import, export, duplicate scan, backup, restore) is a service function that takes
+``progress(done, total)`` and ``cancelled()`` callbacks. :func:`run_in_background` runs it on
+a QThread, shows a progress dialog only if it takes longer than 400 ms, maps the callbacks to
+signals, and routes success or failure back to the UI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+
+from app.services.errors import ServiceError
+
+_running: set[Operation] = set()
+
+
+class _Runner(QObject):
+    progressed = Signal(int, int)
+    succeeded = Signal(object)
+    failed = Signal(str, str)
+
+    def __init__(self, fn: Callable[..., Any], with_progress: bool) -> None:
+        super().__init__()
+        self.fn = fn
+        self.with_progress = with_progress
+        self.cancel_event = threading.Event()
+
+    def run(self) -> None:
+        try:
+            if self.with_progress:
+                result = self.fn(
+                    progress=lambda done, total: self.progressed.emit(int(done), int(total)),
+                    cancelled=self.cancel_event.is_set,
+                )
+            else:
+                result = self.fn()
+        except ServiceError as exc:
+            self.failed.emit(str(exc), "")
+        except Exception as exc:  # a bug: show it, with details, instead of a dead thread
+            self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        else:
+            self.succeeded.emit(result)
+
+
+class Operation(QObject):
+    """One background call. Keep a reference or let the module keep it until it ends."""
+
+    finished = Signal()
+
+    def __init__(
+        self,
+        parent: QWidget | None,
+        fn: Callable[..., Any],
+        *,
+        label: str = "",
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        with_progress: bool = False,
+        show_after_ms: int = 400,
+    ) -> None:
+        super().__init__(parent)
+        self.parent_widget = parent
+        self.on_done = on_done
+        self.on_error = on_error
+        self.thread = QThread()
+        self.runner = _Runner(fn, with_progress)
+        self.runner.moveToThread(self.thread)
+        self.thread.started.connect(self.runner.run)
+        self.runner.succeeded.connect(self._done, Qt.ConnectionType.QueuedConnection)
+        self.runner.failed.connect(self._failed, Qt.ConnectionType.QueuedConnection)
+        self.runner.progressed.connect(self._progress, Qt.ConnectionType.QueuedConnection)
+        self.dialog: QProgressDialog | None = None
+        if label:
+            self.dialog = QProgressDialog(label, self.tr("Cancel"), 0, 0, parent)
+            self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
+            self.dialog.setMinimumDuration(show_after_ms)
+            self.dialog.setAutoClose(False)
+            self.dialog.setAutoReset(False)
+            self.dialog.canceled.connect(self.cancel)
+            self.dialog.setValue(0)
+        self.cancelled_by_user = False
+
+    def start(self) -> Operation:
+        _running.add(self)
+        self.thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self.cancelled_by_user = True
+        self.runner.cancel_event.set()
+        if self.dialog is not None:
+            self.dialog.setLabelText(self.tr("Cancelling…"))
+
+    def wait(self, ms: int = 30000) -> bool:
+        """Block until the thread ends (tests and shutdown only)."""
+        return self.thread.wait(ms)
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.dialog is not None:
+            self.dialog.setMaximum(max(total, 0))
+            self.dialog.setValue(min(done, total) if total else 0)
+
+    def _finish(self) -> None:
+        if self.dialog is not None:
+            self.dialog.reset()
+            self.dialog.hide()
+        self.thread.quit()
+        self.thread.wait()
+        _running.discard(self)
+        self.finished.emit()
+
+    def _done(self, result: Any) -> None:
+        self._finish()
+        if self.on_done is not None:
+            self.on_done(result)
+
+    def _failed(self, message: str, details: str) -> None:
+        self._finish()
+        if self.on_error is not None:
+            self.on_error(message)
+            return
+        box = QMessageBox(self.parent_widget)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(self.tr("Regulars"))
+        box.setText(message)
+        if details:
+            box.setDetailedText(details)
+        QTimer.singleShot(0, box.open)
+
+
+def run_in_background(
+    parent: QWidget | None,
+    fn: Callable[..., Any],
+    *,
+    label: str = "",
+    on_done: Callable[[Any], None] | None = None,
+    on_error: Callable[[str], None] | None = None,
+    with_progress: bool = False,
+) -> Operation:
+    """Run ``fn`` off the UI thread. With ``with_progress``, ``fn`` is called with
+    ``progress=`` and ``cancelled=`` keyword arguments."""
+    return Operation(
+        parent,
+        fn,
+        label=label,
+        on_done=on_done,
+        on_error=on_error,
+        with_progress=with_progress,
+    ).start()

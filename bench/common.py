@@ -1,0 +1,132 @@
+"""What every benchmark module shares: cached demo stores, figures, timing helpers.
+
+A benchmark module is ``bench/bench_<name>.py`` with::
+
+    SIZES = (10_000, 100_000, 1_000_000)   # the store sizes it measures
+    def run(ctx: Context) -> list[Figure]: ...
+
+Every figure is printed beside a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import shutil
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.services import demo, vault
+from app.services.store import Store, create_store, open_store
+
+CACHE = Path(os.environ.get("REGULARS_BENCH_CACHE", Path(__file__).parent / ".cache"))
+PASSPHRASE = "benchmark passphrase"
+SEED = 42
+
+
+@dataclass
+class Figure:
+    """One measured figure: ours beside a baseline (None when there is no fair one)."""
+
+    name: str
+    ours: float
+    baseline: float | None
+    unit: str
+    baseline_label: str = ""
+    target: str = ""
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline is None or not self.ours:
+            return None
+        return self.baseline / self.ours
+
+
+@dataclass
+class Context:
+    size: int
+    store_dir: Path
+    work_dir: Path
+    extras: dict = field(default_factory=dict)
+
+    def open(self) -> Store:
+        """Open the cached store (read-mostly: copy it with :meth:`copy` before big writes)."""
+        return open_store(self.store_dir, vault.unlock(self.store_dir, passphrase=PASSPHRASE))
+
+    def copy(self, name: str = "copy") -> Path:
+        target = self.work_dir / name
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(self.store_dir, target)
+        return target
+
+    def open_copy(self, name: str = "copy") -> Store:
+        target = self.copy(name)
+        return open_store(target, vault.unlock(target, passphrase=PASSPHRASE))
+
+
+def demo_store(size: int, log: Callable[[str], None] = print) -> Path:
+    """A demo store of ``size`` customers, built once and cached under bench/.cache."""
+    directory = CACHE / f"store-{size}"
+    marker = directory / ".complete"
+    if marker.exists():
+        return directory
+    if directory.exists():
+        shutil.rmtree(directory)
+    log(f"building the {size:,}-customer demo store (cached for later runs)…")
+    start = time.perf_counter()
+    store, _kit = create_store(directory, passphrase=PASSPHRASE, use_keyring=False)
+    try:
+        demo.generate(store, customers=size, seed=SEED)
+    finally:
+        store.close()
+    marker.write_text(f"{time.perf_counter() - start:.1f} s\n")
+    log(f"  built in {time.perf_counter() - start:.1f} s")
+    return directory
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * pct / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+@contextmanager
+def timer() -> Iterator[list[float]]:
+    """``with timer() as t: …`` then ``t[0]`` is the elapsed seconds."""
+    out: list[float] = []
+    start = time.perf_counter()
+    yield out
+    out.append(time.perf_counter() - start)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    mem = ""
+    try:
+        with open("/proc/meminfo") as fh:
+            kib = int(fh.readline().split()[1])
+            mem = f", {kib / 1024 / 1024:.0f} GiB RAM"
+    except OSError:
+        pass
+    cpu = platform.processor() or platform.machine()
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {cpus} cores{mem}, Python {platform.python_version()}, {system}"
