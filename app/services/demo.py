@@ -10,12 +10,12 @@ import datetime as dt
 import json
 import random
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import phonenumbers
 from sqlalchemy import func, insert, select
 
+from app.assets import resource_path
 from app.models import (
     Booking,
     Customer,
@@ -32,7 +32,6 @@ from app.services.normalize import display_name, format_phone, sort_key
 from app.services.search_text import email_document, name_document, phone_document
 from app.services.store import Store
 
-NAMES_FILE = Path(__file__).resolve().parents[2] / "resources" / "demo" / "names.json"
 CHUNK = 5000
 Progress = Callable[[int, int], None]
 
@@ -71,7 +70,7 @@ CULTURE_WEIGHTS = [("fr", 45), ("de", 20), ("en", 20), ("zh", 15)]
 
 
 def _names() -> dict[str, dict[str, list[str]]]:
-    return json.loads(NAMES_FILE.read_text(encoding="utf-8"))
+    return json.loads(resource_path("demo", "names.json").read_text(encoding="utf-8"))
 
 
 def _phone(rng: random.Random, culture: str) -> tuple[str, str]:
