@@ -83,36 +83,56 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _write_docs(results: list[tuple[int, str, Figure]], sizes: list[int]) -> None:
+HEADER = """# Benchmarks
+
+Produced by `python -m bench` (see README). Each section below comes from one run of one
+module at one store size; a later run replaces only the sections it measured, so every
+section carries its own date, machine and command. Every figure stands beside a baseline
+measured in the same run; ratio = baseline / ours (higher is better for us).
+"""
+
+
+def _section(size: int, name: str, figs: list[Figure], sizes: list[int]) -> str:
     lines = [
-        "# Benchmarks",
+        f"## {name} — {size:,} customers",
         "",
-        f"Measured {dt.date.today().isoformat()} on: {machine()}.",
-        "Command: `python -m bench --sizes " + ",".join(_label(s) for s in sizes) + "`",
+        f"Measured {dt.date.today().isoformat()} on {machine()}; "
+        f"`python -m bench --only {name} --sizes {_label(size)}`.",
         "",
-        "Every figure is printed beside a baseline measured in the same run;",
-        "ratio = baseline / ours (higher is better for us).",
-        "",
+        "| figure | ours | baseline | ratio | target | note |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
-    current = None
-    for size, name, fig in results:
-        if (size, name) != current:
-            current = (size, name)
-            lines += [
-                "",
-                f"## {name} — {size:,} customers",
-                "",
-                "| figure | ours | baseline | ratio | target | note |",
-                "| --- | --- | --- | --- | --- | --- |",
-            ]
+    for fig in figs:
         ratio = f"{fig.ratio:.1f}×" if fig.ratio else "—"
         base = _fmt(fig.baseline, fig.unit)
         if fig.baseline_label and fig.baseline is not None:
             base += f" ({fig.baseline_label})"
         ours = _fmt(fig.ours, fig.unit)
         lines.append(f"| {fig.name} | {ours} | {base} | {ratio} | {fig.target} | {fig.note} |")
+    return "\n".join(lines) + "\n"
+
+
+def _write_docs(results: list[tuple[int, str, Figure]], sizes: list[int]) -> None:
+    """Replace the sections this run measured in docs/benchmarks.md; keep the others."""
+    sections: dict[tuple[str, int], str] = {}
+    if DOCS.exists():
+        text = DOCS.read_text(encoding="utf-8")
+        for chunk in text.split("\n## ")[1:]:
+            title = chunk.split("\n", 1)[0]
+            name, _, rest = title.partition(" — ")
+            try:
+                size = int(rest.split(" ")[0].replace(",", ""))
+            except ValueError:
+                continue
+            sections[(name, size)] = "## " + chunk.rstrip("\n") + "\n"
+    grouped: dict[tuple[str, int], list[Figure]] = {}
+    for size, name, fig in results:
+        grouped.setdefault((name, size), []).append(fig)
+    for (name, size), figs in grouped.items():
+        sections[(name, size)] = _section(size, name, figs, sizes)
+    body = "\n".join(sections[k] for k in sorted(sections, key=lambda k: (k[0], k[1])))
     DOCS.parent.mkdir(exist_ok=True)
-    DOCS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    DOCS.write_text(HEADER + "\n" + body, encoding="utf-8")
     print(f"\nwrote {DOCS}")
 
 
