@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import os
+import pkgutil
 import sys
 from collections.abc import Sequence
 
@@ -18,8 +19,23 @@ from app.cli.context import EXIT_ERROR, CliError
 from app.cli.output import warn
 from app.services.errors import ServiceError
 
-# one module per capability; each adds its subcommands
-COMMAND_MODULES = ("app.cli.core",)
+_HELPERS = {"context", "output"}
+
+
+def command_modules() -> list[str]:
+    """Every module of this package with a ``register`` function: one per capability.
+
+    Discovered rather than listed, so adding a capability never edits this file.
+    """
+    import app.cli as package
+
+    names = sorted(
+        info.name
+        for info in pkgutil.iter_modules(package.__path__)
+        if info.name not in _HELPERS and not info.name.startswith("_")
+    )
+    names.remove("core")
+    return [f"app.cli.{n}" for n in ["core", *names]]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="with no command: create a store with demo data if none exists, then open it",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub, _add_common)
+    for name in command_modules():
+        module = importlib.import_module(name)
+        if hasattr(module, "register"):
+            module.register(sub, _add_common)
     return parser
 
 
