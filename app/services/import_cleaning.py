@@ -7,6 +7,7 @@ clean value or raises :class:`CellError` with a reason written for the person im
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import unicodedata
@@ -17,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 import ftfy
+import phonenumbers
 from babel import Locale
 
 from app.services import money
@@ -186,10 +188,11 @@ def _cap_apostrophes(word: str, first: bool) -> str:
     return _cap_word(word)
 
 
-def recase_name(name: str) -> str:
+def recase_name(name: str, surname: bool = False) -> str:
     """Re-case a name typed in ALL CAPS or all lower case; leave mixed case alone.
 
-    Keeps particles lower-case inside the name (de, van, von…), and Mc/Mac/O' prefixes:
+    Keeps particles lower-case inside the name (de, van, von…; at the start too for a
+    ``surname``: 'VAN BEETHOVEN' -> 'van Beethoven'), and Mc/Mac/O' prefixes:
     'JEAN-PIERRE DE LA FONTAINE' -> 'Jean-Pierre de la Fontaine', "o'neill" -> "O'Neill".
     """
     letters = [c for c in name if c.isalpha()]
@@ -207,7 +210,8 @@ def recase_name(name: str) -> str:
     prev_particle = False
     for i, word in enumerate(words):
         low = word.lower()
-        if i > 0 and (low in _PARTICLES or (prev_particle and low in _SECOND_PARTICLES)):
+        leading = i > 0 or (surname and len(words) > 1)
+        if leading and (low in _PARTICLES or (prev_particle and low in _SECOND_PARTICLES)):
             out.append(low)
             prev_particle = True
             continue
@@ -299,10 +303,15 @@ def clean_phone(value: Any, region: str) -> Phone:
         raise CellError("empty phone number")
     if typed.startswith("tel:"):
         typed = typed[4:]
+    digits = re.sub(r"\D", "", typed)
+    code = str(phonenumbers.country_code_for_region(region.upper()))
+    if typed.isdigit() and len(digits) >= 11 and digits.startswith(code):
+        # '4915123456789' from a number cell: the '+' was eaten, not a national number
+        with contextlib.suppress(ValidationError):
+            return Phone(raw=typed, e164=parse_phone("+" + digits, region).e164)
     try:
         return parse_phone(typed, region)
     except ValidationError as exc:
-        digits = re.sub(r"\D", "", typed)
         # an international number whose '+' a spreadsheet ate: 33652527272
         if typed.isdigit() and len(digits) >= 11:
             try:
@@ -320,7 +329,7 @@ def clean_phones(value: Any, region: str) -> list[Phone]:
     text = repair_text(value)
     if not text:
         return []
-    parts = split_list(text)
+    parts = split_list(str(value))
     try:
         return list({p.e164: p for p in (clean_phone(p, region) for p in parts)}.values())
     except CellError:
@@ -347,7 +356,7 @@ def clean_emails(value: Any) -> list[Email]:
     text = repair_text(value)
     if not text:
         return []
-    found = [clean_email(p) for p in split_list(text)]
+    found = [clean_email(p) for p in split_list(str(value))]
     return list({e.address.lower(): e for e in found if e is not None}.values())
 
 

@@ -72,6 +72,7 @@ _SYNONYMS: dict[str, Sequence[str]] = {
         "vornamen",
         "名",
         "名字",
+        "vcard n given",
     ),
     "last_name": (
         "last name",
@@ -86,6 +87,7 @@ _SYNONYMS: dict[str, Sequence[str]] = {
         "zuname",
         "姓",
         "姓氏",
+        "vcard n family",
     ),
     "full_name": (
         "name",

@@ -163,6 +163,14 @@ def detect_encoding(path: Path, head: bytes) -> str:
         name = _ENCODING_FAMILY.get(match.encoding, match.encoding)
         if name not in candidates:
             candidates.append(name)
+    if (
+        candidates
+        and _single_byte(candidates[0])
+        and _western_score(head, "cp1252") >= (_western_score(head, candidates[0]))
+    ):
+        # short Western files fool the detector (cp1250 for 'Lefèvre'): prefer cp1252 when
+        # it reads at least as many everyday French and German letters
+        candidates.insert(0, "cp1252")
     for name in [*candidates, "cp1252", "gb18030", "latin-1"]:
         if _decodes(path, name):
             if name == "latin-1" and _looks_binary(head):
@@ -171,6 +179,22 @@ def detect_encoding(path: Path, head: bytes) -> str:
     raise ImportFileError(
         f"{path.name}: cannot tell its text encoding; choose one (utf-8, cp1252, gb18030…)"
     )
+
+
+_WESTERN = frozenset("éèêëàâäçôöûüùîïœßÉÈÀÇÖÜÄŒæÆñÑ€")
+
+
+def _single_byte(encoding: str) -> bool:
+    name = encoding.lower().replace("-", "_")
+    return name.startswith(("cp12", "iso8859", "latin", "mac_", "windows_12"))
+
+
+def _western_score(head: bytes, encoding: str) -> int:
+    try:
+        text = head.decode(encoding, errors="ignore")
+    except LookupError:
+        return -1
+    return sum(1 for ch in text if ch in _WESTERN)
 
 
 def _looks_binary(head: bytes) -> bool:

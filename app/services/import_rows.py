@@ -276,7 +276,7 @@ class RowCleaner:
                 first, last = cl.split_full_name(full)
                 row.columns.setdefault("first_name", row.columns.get("full_name", ""))
                 row.columns.setdefault("last_name", row.columns.get("full_name", ""))
-        row.first, row.last = cl.recase_name(first), cl.recase_name(last)
+        row.first, row.last = cl.recase_name(first), cl.recase_name(last, surname=True)
 
         for m, value in self._cells("phone", cells):
             try:
