@@ -392,7 +392,7 @@ def test_not_a_zip_named_xlsx_and_xls(empty_store, tmp_path):
     fake = tmp_path / "fake.xlsx"
     with zipfile.ZipFile(fake, "w") as z:
         z.writestr("hello.txt", "not a workbook")
-    with pytest.raises(ImportFileError, match="not a readable .xlsx"):
+    with pytest.raises(ImportFileError, match=r"not a readable \.xlsx"):
         importing.import_file(empty_store, fake)
     xls = tmp_path / "old.xls"
     xls.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
@@ -470,3 +470,22 @@ def test_json_summary_shape(empty_store, tmp_path):
     data = json.loads(json.dumps(report.to_json()))
     assert list(data) == ["batch", "created", "updated", "skipped", "unmapped_columns", "errors"]
     assert data["unmapped_columns"] == ["Shoe size"] and data["created"] == 1
+
+
+def test_figures_written_for_new_customers_equal_the_shared_refresh(demo_store, tmp_path):
+    rows = [
+        "Name,Phone,Email,Tags,Arrival,Departure,Room,Price,Status",
+        "Ana Lima,0611220001,ana@example.org,VIP,2024-01-10,2024-01-12,Lavande,240,",
+        "Ana Lima,0611220001,,Local,2099-01-10,2099-01-12,Olivier,100,confirmed",
+        "Bo Chen,0611220002,Bo@Example.org,,2024-02-01,2024-02-03,Lavande,90,no-show",
+        "张伟,+86 139 0013 8000,,Regular,2024-03-01,2024-03-02,Tilleul,500,cancelled",
+    ]
+    report = importing.import_file(demo_store, write(tmp_path / "f.csv", "\n".join(rows)))
+    assert report.created == 3, report.to_json()
+    written = dump(demo_store)
+    from app.services import tracking
+
+    with demo_store.engine.begin() as conn:
+        ids = [r[0] for r in conn.execute(text("SELECT id FROM customer"))]
+        tracking.refresh_derived(conn, ids)
+    assert dump(demo_store) == written

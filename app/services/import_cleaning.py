@@ -29,6 +29,7 @@ from app.services.normalize import (
     clean_text,
     fold,
     has_cjk,
+    is_relay_domain,
     parse_email,
     parse_phone,
 )
@@ -339,6 +340,12 @@ def clean_phones(value: Any, region: str) -> list[Phone]:
         raise
 
 
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_EMAIL = re.compile(rf"^({_ATOM}(?:\.{_ATOM})*)@((?:{_LABEL}\.)+[A-Za-z]{{2,63}})$")
+_SPECIAL = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+
+
 def clean_email(value: str) -> Email | None:
     """A syntactically valid address (domain lower-cased), or None for placeholders."""
     text = repair_text(value)
@@ -346,6 +353,12 @@ def clean_email(value: str) -> Email | None:
         text = text[7:]
     if not text or text.lower() in PLACEHOLDER_EMAILS:
         return None
+    m = _PLAIN_EMAIL.match(text) if len(text) <= 254 else None
+    if m and len(m.group(1)) <= 64 and m.group(2).rsplit(".", 1)[1].lower() not in _SPECIAL:
+        # the everyday ASCII address: same answer as email-validator at a tenth of the cost
+        local, domain = m.groups()
+        domain = domain.lower()
+        return Email(address=f"{local}@{domain}", is_relay=is_relay_domain(domain))
     try:
         return parse_email(text)
     except ValidationError as exc:
