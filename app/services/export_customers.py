@@ -263,8 +263,25 @@ def _rows(
     local_date = _LocalDates(zone(settings_svc.get(store, "timezone")), as_text=as_text)
     src = _Source(store, sel, currencies)
     for r, emails, e164s, refs in src.rows():
-        (cid, first, last, primary, lang, consent, consent_at, tags, first_contact, count,
-         last_visit, street, postcode, city, region, country, *spent) = r  # fmt: skip
+        (
+            cid,
+            first,
+            last,
+            primary,
+            lang,
+            consent,
+            consent_at,
+            tags,
+            first_contact,
+            count,
+            last_visit,
+            street,
+            postcode,
+            city,
+            region,
+            country,
+            *spent,
+        ) = r
         yield [
             cid,
             first,

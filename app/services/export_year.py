@@ -408,17 +408,32 @@ class _YearWriter:
             self._months(ws, cur)
             t = self.totals[cur]
             self._groups(
-                ws, cur, "Payment method", ("Payments", "Amount"),
-                _ordered(list(t.by_method), PAYMENT_METHODS), t.by_method, self._method_formulas,
-            )  # fmt: skip
+                ws,
+                cur,
+                "Payment method",
+                ("Payments", "Amount"),
+                _ordered(list(t.by_method), PAYMENT_METHODS),
+                t.by_method,
+                self._method_formulas,
+            )
             self._groups(
-                ws, cur, "Room or service", ("Bookings", "Revenue"),
-                sorted(t.by_item, key=str.casefold), t.by_item, self._item_formulas,
-            )  # fmt: skip
+                ws,
+                cur,
+                "Room or service",
+                ("Bookings", "Revenue"),
+                sorted(t.by_item, key=str.casefold),
+                t.by_item,
+                self._item_formulas,
+            )
             self._groups(
-                ws, cur, "Channel", ("Bookings", "Revenue"),
-                _ordered(list(t.by_channel), CHANNELS), t.by_channel, self._channel_formulas,
-            )  # fmt: skip
+                ws,
+                cur,
+                "Channel",
+                ("Bookings", "Revenue"),
+                _ordered(list(t.by_channel), CHANNELS),
+                t.by_channel,
+                self._channel_formulas,
+            )
 
     def _ranges(self) -> dict[str, str]:
         b, p = quote_sheetname(BOOKINGS), quote_sheetname(PAYMENTS)
@@ -441,8 +456,14 @@ class _YearWriter:
             "p_cur": rng(p, "F", pl),
         }
 
-    def _formula(self, ws: WriteOnlyWorksheet, column: int, formula: str,
-                 expected: int | Decimal, number_format: str) -> Any:  # fmt: skip
+    def _formula(
+        self,
+        ws: WriteOnlyWorksheet,
+        column: int,
+        formula: str,
+        expected: int | Decimal,
+        number_format: str,
+    ) -> Any:
         coord = f"{get_column_letter(column)}{self.row + 1}"
         self.expected[coord] = expected
         return xs.cell(ws, formula, number_format=number_format)
@@ -514,8 +535,16 @@ class _YearWriter:
             ]
         )
 
-    def _total(self, ws: WriteOnlyWorksheet, column: int, first: int, last: int,
-               expected: int | Decimal, number_format: str, exp: int | None) -> Any:  # fmt: skip
+    def _total(
+        self,
+        ws: WriteOnlyWorksheet,
+        column: int,
+        first: int,
+        last: int,
+        expected: int | Decimal,
+        number_format: str,
+        exp: int | None,
+    ) -> Any:
         col = get_column_letter(column)
         body = f"SUM({col}{first}:{col}{last})"
         formula = f"=ROUND({body},{exp})" if exp is not None else f"={body}"
