@@ -452,7 +452,13 @@ def _widths(store: Store, currencies: list[str]) -> list[float]:
 
 
 def _write_xlsx(store: Store, tmp: Path, rows: Iterator[tuple], currencies: list[str]) -> None:
-    wb = Workbook(write_only=True)
+    with xs.streaming_workbook() as wb:
+        _fill_xlsx(store, wb, tmp, rows, currencies)
+
+
+def _fill_xlsx(
+    store: Store, wb: Workbook, tmp: Path, rows: Iterator[list], currencies: list[str]
+) -> None:
     ws = wb.create_sheet("Customers")
     names = headers(currencies)
     xs.set_widths(ws, _widths(store, currencies))

@@ -7,14 +7,19 @@ and yuan.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import os
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet import _writer as sheet_writer
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app.services.money import exponent
@@ -135,3 +140,32 @@ def local_naive(value: object, zone: dt.tzinfo) -> dt.datetime | None:
     if not isinstance(value, dt.datetime):
         value = dt.datetime.fromisoformat(str(value))
     return value.replace(tzinfo=dt.UTC, microsecond=0).astimezone(zone).replace(tzinfo=None)
+
+
+@contextlib.contextmanager
+def streaming_workbook() -> Iterator[Workbook]:
+    """A write-only workbook whose half-written sheet files are removed if the export
+    fails or is cancelled (openpyxl keeps each sheet in a temp file until saved)."""
+    wb = Workbook(write_only=True)
+    try:
+        yield wb
+    except BaseException:
+        _discard(wb)
+        raise
+
+
+def _discard(wb: Workbook) -> None:
+    for ws in wb.worksheets:
+        rows = getattr(ws, "_rows", None)
+        writer = getattr(ws, "_writer", None)
+        with contextlib.suppress(Exception):
+            if rows is not None:
+                rows.close()
+        if writer is None:
+            continue
+        with contextlib.suppress(Exception):
+            writer.xf.close()
+        with contextlib.suppress(Exception):
+            if isinstance(writer.out, str):
+                os.remove(writer.out)
+                sheet_writer.ALL_TEMP_FILES.remove(writer.out)

@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -226,16 +225,16 @@ class _YearWriter:
     # ------------------------------------------------------------------ workbook
 
     def write(self, tmp: Path, conn: Any, params: dict, b_stats: tuple, p_stats: tuple) -> None:
-        wb = Workbook(write_only=True)
-        # Excel recalculates on open; LibreOffice always does for files it did not write
-        wb.calculation.fullCalcOnLoad = True
-        summary = wb.create_sheet(SUMMARY)
-        bookings = wb.create_sheet(BOOKINGS)
-        payments = wb.create_sheet(PAYMENTS)
-        self._bookings(bookings, conn, params, b_stats)
-        self._payments(payments, conn, params, p_stats)
-        self._summary(summary)
-        wb.save(tmp)
+        with xs.streaming_workbook() as wb:
+            # Excel recalculates on open; LibreOffice always does for files it did not write
+            wb.calculation.fullCalcOnLoad = True
+            summary = wb.create_sheet(SUMMARY)
+            bookings = wb.create_sheet(BOOKINGS)
+            payments = wb.create_sheet(PAYMENTS)
+            self._bookings(bookings, conn, params, b_stats)
+            self._payments(payments, conn, params, p_stats)
+            self._summary(summary)
+            wb.save(tmp)
 
     def _title(self, ws: WriteOnlyWorksheet, title: str, note: str) -> None:
         ws.append([xs.cell(ws, xs.clean(title), font=xs.TITLE)])
