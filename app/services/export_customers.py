@@ -29,6 +29,7 @@ from app.services.export_files import (
     Ticker,
     atomic_output,
     output_format,
+    snapshot,
 )
 from app.services.normalize import format_phone
 from app.services.store import Store
@@ -176,8 +177,7 @@ class _Source:
 
     def rows(self) -> Iterator[tuple]:
         """(main row, emails, phones as E.164, external refs) per customer."""
-        with self.store.reader() as s:
-            conn = _raw(s)
+        with snapshot(self.store) as conn:
             if self.ids is None:
                 where, params = self._where()
                 params.update(self.main_params)

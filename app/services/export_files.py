@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.services.errors import ServiceError, ValidationError
+from app.services.store import Store
 
 Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
@@ -109,3 +110,19 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def snapshot(store: Store) -> Iterator[Any]:
+    """A raw DB-API connection inside one read transaction: every query of an export sees
+    the same data, even while the front desk keeps writing (WAL readers never block)."""
+    with store.reader() as s:
+        raw = s.connection().connection
+        began = not raw.in_transaction
+        if began:
+            raw.execute("BEGIN")
+        try:
+            yield raw
+        finally:
+            if began and raw.in_transaction:
+                raw.execute("ROLLBACK")

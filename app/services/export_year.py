@@ -31,6 +31,7 @@ from app.services.export_files import (
     Ticker,
     atomic_output,
     output_format,
+    snapshot,
 )
 from app.services.store import Store
 from app.services.timeutil import zone
@@ -172,17 +173,15 @@ def export_year(
     tz_name = conf["timezone"]
     start, end = year_bounds(year, tz_name)
     params = {"a": _db_text(start), "b": _db_text(end)}
-    with store.reader() as s:
-        conn = s.connection().connection
+    with snapshot(store) as conn:
         b_stats = conn.execute(_BOOKING_WIDTHS_SQL, params).fetchone()
         p_stats = conn.execute(_PAYMENT_WIDTHS_SQL, params).fetchone()
-    ticker = Ticker(b_stats[0] + p_stats[0], progress, cancelled)
-    ticker.check()
-    writer = _YearWriter(int(year), conf, zone(tz_name), ticker)
-    with atomic_output(path) as tmp, store.reader() as s:
-        conn = s.connection().connection
-        writer.write(tmp, conn, params, b_stats, p_stats)
-        ticker.finish()
+        ticker = Ticker(b_stats[0] + p_stats[0], progress, cancelled)
+        ticker.check()
+        writer = _YearWriter(int(year), conf, zone(tz_name), ticker)
+        with atomic_output(path) as tmp:
+            writer.write(tmp, conn, params, b_stats, p_stats)
+            ticker.finish()
     totals = {cur: t.to_dict() for cur, t in writer.totals.items()}
     return ExportResult(
         Path(path),
