@@ -1,0 +1,485 @@
+"""Customer lists to XLSX (openpyxl write-only, memory flat) and CSV (UTF-8 with BOM).
+
+Rows are streamed from one SQL query over the denormalised list columns that
+:mod:`tracking` keeps fresh (primary phone, tag names, figures), so 100k customers never
+sit in memory and no figure is re-aggregated here.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+
+from app.services import export_sheets as xs
+from app.services import search
+from app.services import settings as settings_svc
+from app.services.errors import NotFoundError, ValidationError
+from app.services.export_files import (
+    Cancelled,
+    ExportResult,
+    Progress,
+    Ticker,
+    atomic_output,
+    output_format,
+    snapshot,
+)
+from app.services.normalize import format_phone
+from app.services.store import Store
+from app.services.timeutil import zone
+
+DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
+
+# (header, kind) in file order; the "Spent" columns are inserted per currency
+BEFORE_SPENT = (
+    ("ID", "int"),
+    ("First name", "text"),
+    ("Last name", "text"),
+    ("Emails", "text"),
+    ("Phones", "text"),
+    ("Language", "text"),
+    ("Marketing consent", "text"),
+    ("Consent date", "date"),
+    ("Tags", "text"),
+    ("First contact", "date"),
+    ("Bookings", "int"),
+    ("Last visit", "date"),
+)
+AFTER_SPENT = (
+    ("External refs", "text"),
+    ("Street", "text"),
+    ("Postcode", "text"),
+    ("City", "text"),
+    ("Region", "text"),
+    ("Country", "text"),
+)
+
+_MAIN_SQL = """
+    SELECT c.id, c.first_name, c.last_name, c.primary_phone, c.preferred_language,
+           c.marketing_consent, c.consent_at, c.tag_names, c.first_contact, c.booking_count,
+           c.last_visit_at, c.street, c.postcode, c.city, c.region, c.country{spent}
+    FROM customer c
+"""
+
+
+def _main_sql(currencies: list[str]) -> tuple[str, dict[str, str]]:
+    """The main query with one 'spent' column per currency, read from the JSON in SQL."""
+    params = {f"cur{i}": f'$."{cur}"' for i, cur in enumerate(currencies)}
+    spent = "".join(f", json_extract(c.total_spent, :cur{i})" for i in range(len(currencies)))
+    return _MAIN_SQL.format(spent=spent), params
+
+
+# per-customer lists, grouped in customer id order (each walks its customer_id index)
+_SIDE_SQL = {
+    "emails": "SELECT customer_id, group_concat(address, '; ' ORDER BY position, id) "
+    "FROM customer_email {where} GROUP BY customer_id ORDER BY customer_id",
+    "phones": "SELECT customer_id, group_concat(e164, ' ' ORDER BY position, id) "
+    "FROM customer_phone {where} GROUP BY customer_id ORDER BY customer_id",
+    "refs": "SELECT customer_id, group_concat(CASE WHEN system != '' THEN system || ': ' || ref "
+    "ELSE ref END, '; ' ORDER BY system, ref) "
+    "FROM external_ref {where} GROUP BY customer_id ORDER BY customer_id",
+}
+
+
+def _merged(main: Iterator[tuple], sides: list[Iterator[tuple]]) -> Iterator[tuple]:
+    """Join rows in ascending id order with side lists in ascending customer_id order."""
+    heads = [next(it, None) for it in sides]
+    for row in main:
+        cid = row[0]
+        extra = []
+        for k, it in enumerate(sides):
+            head = heads[k]
+            while head is not None and head[0] < cid:
+                head = next(it, None)
+            if head is not None and head[0] == cid:
+                extra.append(head[1])
+                head = next(it, None)
+            else:
+                extra.append(None)
+            heads[k] = head
+        yield row, *extra
+
+
+@dataclass
+class CustomerSelection:
+    """Which customers, in which order.
+
+    ``ids`` (the window's current filtered and sorted view) wins over ``query`` (search
+    ranking), which wins over ``tag``; none of them means everyone, by name.
+    """
+
+    ids: Sequence[int] | None = None
+    tag: str | None = None
+    query: str | None = None
+    include_archived: bool = False
+
+
+def _live(include_archived: bool) -> str:
+    return "c.merged_into_id IS NULL" + ("" if include_archived else " AND c.archived_at IS NULL")
+
+
+def _raw(s: Any) -> Any:
+    """The DB-API connection under a session: plain tuples, no per-row wrapping."""
+    return s.connection().connection
+
+
+class _Source:
+    """Resolves a selection to a row count and a stream of raw rows."""
+
+    def __init__(self, store: Store, sel: CustomerSelection, currencies: list[str]) -> None:
+        self.store = store
+        self.sel = sel
+        self.main_sql, self.main_params = _main_sql(currencies)
+        self.ids: list[int] | None = None
+        self.tag_id: int | None = None
+        if sel.ids is not None:
+            self.ids = list(dict.fromkeys(int(i) for i in sel.ids))
+        elif sel.query and sel.query.strip():
+            hits = search.search(
+                store, sel.query, limit=10_000_000, include_archived=sel.include_archived
+            )
+            self.ids = [h.id for h in hits]
+        elif sel.tag:
+            with store.reader() as s:
+                row = (
+                    _raw(s)
+                    .execute("SELECT id FROM tag WHERE name = ? COLLATE NOCASE", (sel.tag.strip(),))
+                    .fetchone()
+                )
+            if row is None:
+                raise NotFoundError(f"no tag named '{sel.tag}'")
+            self.tag_id = row[0]
+
+    def _where(self) -> tuple[str, dict[str, Any]]:
+        where = _live(self.sel.include_archived)
+        if self.tag_id is not None:
+            where += " AND c.id IN (SELECT customer_id FROM customer_tag WHERE tag_id = :tag)"
+            return where, {"tag": self.tag_id}
+        return where, {}
+
+    def count(self) -> int:
+        if self.ids is not None:
+            return len(self.ids)
+        where, params = self._where()
+        with self.store.reader() as s:
+            return (
+                _raw(s)
+                .execute(f"SELECT count(*) FROM customer c WHERE {where}", params)
+                .fetchone()[0]
+            )
+
+    def rows(self) -> Iterator[tuple]:
+        """(main row, emails, phones as E.164, external refs) per customer."""
+        with snapshot(self.store) as conn:
+            if self.ids is None:
+                where, params = self._where()
+                params.update(self.main_params)
+                main = conn.execute(f"{self.main_sql} WHERE {where} ORDER BY c.id", params)
+                sides = [conn.execute(sql.format(where="")) for sql in _SIDE_SQL.values()]
+                yield from _merged(main, sides)
+                return
+            # explicit ids keep the caller's order (the window's sort, search ranking)
+            for start in range(0, len(self.ids), 500):
+                chunk = self.ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                ids = {f"i{k}": v for k, v in enumerate(chunk)}
+                named = ",".join(f":i{k}" for k in range(len(chunk)))
+                main = conn.execute(
+                    f"{self.main_sql} WHERE c.id IN ({named}) AND c.merged_into_id IS NULL "
+                    "ORDER BY c.id",
+                    {**ids, **self.main_params},
+                )
+                sides = [
+                    conn.execute(sql.format(where=f"WHERE customer_id IN ({marks})"), chunk)
+                    for sql in _SIDE_SQL.values()
+                ]
+                found = {r[0][0]: r for r in _merged(main, sides)}
+                for cid in chunk:
+                    if cid in found:
+                        yield found[cid]
+
+
+def _currencies(store: Store) -> list[str]:
+    """Currencies anyone has paid in, the business's own first."""
+    main = settings_svc.get(store, "currency")
+    with store.reader() as s:
+        found = {r[0] for r in _raw(s).execute("SELECT DISTINCT currency FROM payment")}
+    return [main, *sorted(found - {main})] if main in found or not found else sorted(found)
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+class _LocalDates:
+    """Stored UTC text -> the business's local date; cached per minute, since every zone's
+    offset is a whole number of minutes and real data clusters on the same times."""
+
+    def __init__(self, tz: dt.tzinfo, as_text: bool = False) -> None:
+        self.tz = tz
+        self.as_text = as_text
+        self.cache: dict[str, dt.date | str] = {}
+
+    def __call__(self, value: str) -> dt.date | str:
+        key = value[:16]
+        found = self.cache.get(key)
+        if found is None:
+            if len(self.cache) > 100_000:
+                self.cache.clear()
+            day = dt.datetime.fromisoformat(key).replace(tzinfo=dt.UTC).astimezone(self.tz).date()
+            found = self.cache[key] = day.isoformat() if self.as_text else day
+        return found
+
+
+def _phones(primary: str | None, e164s: str | None) -> str | None:
+    numbers = e164s.split(" ")
+    # the first number is already formatted in the list column; format only the others
+    shown = [primary] if primary else [format_phone(numbers[0])]
+    shown.extend(format_phone(n) for n in numbers[1:])
+    return "; ".join(shown)
+
+
+def _rows(
+    store: Store,
+    sel: CustomerSelection,
+    currencies: list[str],
+    ticker: Ticker | None,
+    *,
+    as_text: bool,
+) -> Iterator[list]:
+    """Rows in file column order: dates as ``date`` (or ISO text when ``as_text``), money
+    as minor-unit ints, absent values as None."""
+    local_date = _LocalDates(zone(settings_svc.get(store, "timezone")), as_text=as_text)
+    src = _Source(store, sel, currencies)
+    for r, emails, e164s, refs in src.rows():
+        (
+            cid,
+            first,
+            last,
+            primary,
+            lang,
+            consent,
+            consent_at,
+            tags,
+            first_contact,
+            count,
+            last_visit,
+            street,
+            postcode,
+            city,
+            region,
+            country,
+            *spent,
+        ) = r
+        yield [
+            cid,
+            first,
+            last,
+            emails,
+            _phones(primary, e164s) if e164s else None,
+            lang,
+            "yes" if consent else "no",
+            local_date(consent_at) if consent_at else None,
+            tags,
+            (first_contact if as_text else _date(first_contact)) if first_contact else None,
+            count,
+            local_date(last_visit) if last_visit else None,
+            *spent,
+            refs,
+            street,
+            postcode,
+            city,
+            region,
+            country,
+        ]
+        if ticker is not None:
+            ticker.tick()
+
+
+def iter_customer_rows(
+    store: Store, sel: CustomerSelection, currencies: list[str], ticker: Ticker | None = None
+) -> Iterator[list]:
+    """Typed rows (int, str, date, minor-unit ints for money) in file column order."""
+    return _rows(store, sel, currencies, ticker, as_text=False)
+
+
+def headers(currencies: list[str]) -> list[str]:
+    return (
+        [h for h, _ in BEFORE_SPENT]
+        + [f"Spent {cur}" for cur in currencies]
+        + [h for h, _ in AFTER_SPENT]
+    )
+
+
+def export_customers(
+    store: Store,
+    path: str | Path,
+    selection: CustomerSelection | None = None,
+    *,
+    delimiter: str = ",",
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+) -> ExportResult:
+    """Write a customer list to ``path`` (.xlsx or .csv, chosen by the extension).
+
+    Args:
+        store: The open store.
+        path: Target file; written to a temp file first and renamed when complete.
+        selection: Which customers (default: everyone not archived, by name).
+        delimiter: CSV field separator: ',', ';', '|' or 'tab'.
+        progress: Called with (rows done, rows in total) every thousand rows.
+        cancelled: Polled as often; when it returns True the export stops and no file
+            is left behind.
+
+    Returns:
+        The path written and the number of customers in it.
+    """
+    fmt = output_format(path, ("xlsx", "csv"), "a customer list")
+    sel = selection or CustomerSelection()
+    sep = DELIMITERS.get(delimiter)
+    if fmt == "csv" and sep is None:
+        raise ValidationError("delimiter", f"'{delimiter}' is not one of , ; | tab")
+    currencies = _currencies(store)
+    total = _Source(store, sel, currencies).count()
+    ticker = Ticker(total, progress, cancelled)
+    ticker.check()
+    rows = _rows(store, sel, currencies, ticker, as_text=fmt == "csv")
+    with atomic_output(path) as tmp:
+        if fmt == "csv":
+            _write_csv(tmp, rows, currencies, sep)
+        else:
+            _write_xlsx(store, tmp, rows, currencies)
+        ticker.finish()
+    return ExportResult(Path(path), "customers", fmt, ticker.done, {"currencies": currencies})
+
+
+# ------------------------------------------------------------------------------- CSV
+
+# a field starting like a formula is opened as one by spreadsheet programs (CSV injection);
+# international phone numbers ("+33 6 …") are the one legitimate '+' start we keep as is
+_FORMULA_START = frozenset("=+-@\t\r")
+_PHONEISH = re.compile(r"^[+\-]?[\d\s().\-/;+]*$")
+
+
+def csv_safe(text: str | None) -> str:
+    if not text:
+        return ""
+    if text[0] in _FORMULA_START and not (text[0] in "+-" and _PHONEISH.match(text)):
+        return "'" + text
+    return text
+
+
+def _text_columns(currencies: list[str]) -> list[int]:
+    n_before = len(BEFORE_SPENT)
+    return [i for i, (_h, k) in enumerate(BEFORE_SPENT) if k == "text"] + [
+        n_before + len(currencies) + i for i in range(len(AFTER_SPENT))
+    ]
+
+
+def _write_csv(tmp: Path, rows: Iterator[list], currencies: list[str], sep: str) -> None:
+    n_before = len(BEFORE_SPENT)
+    money_cols = [(n_before + k, cur) for k, cur in enumerate(currencies)]
+    text_cols = _text_columns(currencies)
+    risky = _FORMULA_START
+    money = xs.money
+    # utf-8-sig writes the BOM Excel needs to read accents and Chinese as UTF-8
+    with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh, delimiter=sep, quoting=csv.QUOTE_MINIMAL)
+        out.writerow(headers(currencies))
+        for row in rows:
+            for i in text_cols:
+                v = row[i]
+                if v and v[0] in risky:
+                    row[i] = csv_safe(v)
+            for i, cur in money_cols:
+                v = row[i]
+                if v is not None:
+                    row[i] = money(v, cur)
+            out.writerow(row)
+
+
+# ------------------------------------------------------------------------------ XLSX
+
+
+def _widths(store: Store, currencies: list[str]) -> list[float]:
+    """Widths from SQL aggregates over the whole table (cheap), not from every cell."""
+    with store.reader() as s:
+        conn = _raw(s)
+        (first, last, lang, tags, street, postcode, city, region) = conn.execute(
+            "SELECT max(length(first_name)), max(length(last_name)), "
+            "max(length(preferred_language)), max(length(tag_names)), max(length(street)), "
+            "max(length(postcode)), max(length(city)), max(length(region)) FROM customer"
+        ).fetchone()
+        email = conn.execute("SELECT max(length(address)) FROM customer_email").fetchone()[0]
+        refs = conn.execute(
+            "SELECT max(length(system) + length(ref) + 2) FROM external_ref"
+        ).fetchone()[0]
+    longest = {
+        "ID": 7,
+        "First name": first,
+        "Last name": last,
+        "Emails": email,
+        "Phones": 18,
+        "Language": lang,
+        "Marketing consent": 3,
+        "Consent date": 10,
+        "Tags": tags,
+        "First contact": 10,
+        "Bookings": 5,
+        "Last visit": 10,
+        "External refs": refs,
+        "Street": street,
+        "Postcode": postcode,
+        "City": city,
+        "Region": region,
+        "Country": 2,
+    }
+    out = []
+    for h in headers(currencies):
+        out.append(xs.fit(h, longest.get(h, 12), maximum=45))
+    return out
+
+
+def _write_xlsx(store: Store, tmp: Path, rows: Iterator[tuple], currencies: list[str]) -> None:
+    with xs.streaming_workbook() as wb:
+        _fill_xlsx(store, wb, tmp, rows, currencies)
+
+
+def _fill_xlsx(
+    store: Store, wb: Workbook, tmp: Path, rows: Iterator[list], currencies: list[str]
+) -> None:
+    ws = wb.create_sheet("Customers")
+    names = headers(currencies)
+    xs.set_widths(ws, _widths(store, currencies))
+    ws.freeze_panes = "A2"
+    cells = xs.Cells(ws)
+    n_before = len(BEFORE_SPENT)
+    money_idx = list(range(n_before, n_before + len(currencies)))
+    text_idx = _text_columns(currencies)
+    ws.append(xs.header_row(ws, names))
+    count = 0
+    for row in rows:
+        for i in text_idx:
+            v = row[i]
+            if v is not None and (v[:1] == "=" or not v.isprintable()):
+                row[i] = cells.text(v)
+        for i in money_idx:
+            v = row[i]
+            if v is not None:
+                # the same reusable cell per column: it is serialised on append
+                row[i] = cells.money(v, currencies[i - n_before], key=str(i))
+        ws.append(row)
+        count += 1
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(names))}{count + 1}"
+    wb.save(tmp)

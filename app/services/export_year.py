@@ -1,0 +1,626 @@
+"""The accountant's yearly workbook: Summary, Bookings and Payments for one calendar year.
+
+The year is the business's calendar year in its own time zone. Every total on the Summary
+sheet is a formula (COUNTIFS, SUMIFS, SUMPRODUCT) over the data sheets, so the accountant
+can follow it; the same totals are computed here in integer minor units, and the file's
+formulas are built to recalculate to exactly those values in Excel and LibreOffice (money
+totals are rounded to the currency's decimals, groups match by exact text, currencies are
+never added together).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from app.models.booking import CHANNELS, PAYMENT_METHODS, VOID_STATUSES
+from app.services import export_sheets as xs
+from app.services import settings as settings_svc
+from app.services.errors import ValidationError
+from app.services.export_files import (
+    Cancelled,
+    ExportResult,
+    Progress,
+    Ticker,
+    atomic_output,
+    output_format,
+    snapshot,
+)
+from app.services.store import Store
+from app.services.timeutil import zone
+
+BOOKINGS = "Bookings"
+PAYMENTS = "Payments"
+SUMMARY = "Summary"
+FIRST_DATA_ROW = 4  # title, note, header, then data
+NO_ITEM = "—"  # bookings with neither room nor service, so every row has a group label
+
+BOOKING_HEADERS = [
+    "Booking",
+    "Date",
+    "Customer",
+    "Room or service",
+    "Staff",
+    "Location",
+    "Channel",
+    "Status",
+    "Price",
+    "Currency",
+    "Paid",
+    "Balance",
+]
+PAYMENT_HEADERS = ["Date", "Customer", "Booking", "Method", "Amount", "Currency", "Reference"]
+MONTH_HEADERS = [
+    "Month",
+    "Bookings",
+    "Cancelled / no-show",
+    "Revenue",
+    "Payments received",
+    "Outstanding",
+]
+
+_BOOKINGS_SQL = """
+    SELECT b.id, b.start_at, c.display_name, coalesce(b.room, b.service), b.staff,
+           b.location, b.channel, b.status, b.price_minor, b.currency,
+           coalesce((SELECT sum(p.amount_minor) FROM payment p
+                     WHERE p.booking_id = b.id AND p.currency = b.currency), 0)
+    FROM booking b JOIN customer c ON c.id = b.customer_id
+    WHERE b.start_at >= :a AND b.start_at < :b
+    ORDER BY b.start_at, b.id
+"""
+_PAYMENTS_SQL = """
+    SELECT p.paid_at, c.display_name, p.booking_id, p.method, p.amount_minor, p.currency,
+           p.reference
+    FROM payment p JOIN booking b ON b.id = p.booking_id JOIN customer c ON c.id = b.customer_id
+    WHERE p.paid_at >= :a AND p.paid_at < :b
+    ORDER BY p.paid_at, p.id
+"""
+_BOOKING_WIDTHS_SQL = """
+    SELECT count(*), max(length(c.display_name)), max(length(coalesce(b.room, b.service))),
+           max(length(b.staff)), max(length(b.location)), max(length(b.channel))
+    FROM booking b JOIN customer c ON c.id = b.customer_id
+    WHERE b.start_at >= :a AND b.start_at < :b
+"""
+_PAYMENT_WIDTHS_SQL = """
+    SELECT count(*), max(length(c.display_name)), max(length(p.method)),
+           max(length(p.reference))
+    FROM payment p JOIN booking b ON b.id = p.booking_id JOIN customer c ON c.id = b.customer_id
+    WHERE p.paid_at >= :a AND p.paid_at < :b
+"""
+
+
+@dataclass
+class CurrencyTotals:
+    """The app's own totals for one currency, in minor units."""
+
+    # per month 1..12 (index 0..11): bookings, void, revenue, payments, outstanding
+    months: list[dict[str, int]] = field(
+        default_factory=lambda: [
+            {"bookings": 0, "void": 0, "revenue": 0, "payments": 0, "outstanding": 0}
+            for _ in range(12)
+        ]
+    )
+    by_method: dict[str, list[int]] = field(default_factory=dict)  # [payments, amount]
+    by_item: dict[str, list[int]] = field(default_factory=dict)  # [bookings, revenue]
+    by_channel: dict[str, list[int]] = field(default_factory=dict)  # [bookings, revenue]
+
+    def total(self, key: str) -> int:
+        return sum(m[key] for m in self.months)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "months": self.months,
+            "total": {k: self.total(k) for k in self.months[0]},
+            "by_method": {k: {"payments": v[0], "amount": v[1]} for k, v in self.by_method.items()},
+            "by_item": {k: {"bookings": v[0], "revenue": v[1]} for k, v in self.by_item.items()},
+            "by_channel": {
+                k: {"bookings": v[0], "revenue": v[1]} for k, v in self.by_channel.items()
+            },
+        }
+
+
+def year_bounds(year: int, tz_name: str) -> tuple[dt.datetime, dt.datetime]:
+    """[1 January 00:00, next 1 January 00:00) in the business's zone, as UTC instants."""
+    tz = zone(tz_name)
+    start = dt.datetime(year, 1, 1, tzinfo=tz).astimezone(dt.UTC)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=tz).astimezone(dt.UTC)
+    return start, end
+
+
+def _db_text(instant: dt.datetime) -> str:
+    """An instant in the stored form (naive UTC text) so range tests use the index."""
+    return instant.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _ordered(keys: list[str], preferred: tuple[str, ...]) -> list[str]:
+    known = [k for k in preferred if k in keys]
+    return known + sorted(k for k in keys if k not in preferred)
+
+
+def export_year(
+    store: Store,
+    year: int,
+    path: str | Path,
+    *,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+) -> ExportResult:
+    """Write the accountant's workbook for one calendar year to ``path`` (.xlsx).
+
+    Args:
+        store: The open store.
+        year: The calendar year, in the business's time zone (setting ``timezone``).
+        path: Target file; written to a temp file first and renamed when complete.
+        progress: Called with (rows done, rows in total) as bookings and payments are written.
+        cancelled: Polled as often; True stops the export and leaves no file behind.
+
+    Returns:
+        The path, the number of bookings and payments written, and in ``details`` the
+        totals per currency (minor units) and every Summary formula cell with the value
+        the app computed for it.
+    """
+    output_format(path, ("xlsx",), "the yearly workbook")
+    if not 1900 <= int(year) <= 9998:
+        raise ValidationError("year", f"{year} is not a plausible year")
+    conf = settings_svc.get_all(store)
+    tz_name = conf["timezone"]
+    start, end = year_bounds(year, tz_name)
+    params = {"a": _db_text(start), "b": _db_text(end)}
+    with snapshot(store) as conn:
+        b_stats = conn.execute(_BOOKING_WIDTHS_SQL, params).fetchone()
+        p_stats = conn.execute(_PAYMENT_WIDTHS_SQL, params).fetchone()
+        ticker = Ticker(b_stats[0] + p_stats[0], progress, cancelled)
+        ticker.check()
+        writer = _YearWriter(int(year), conf, zone(tz_name), ticker)
+        with atomic_output(path) as tmp:
+            writer.write(tmp, conn, params, b_stats, p_stats)
+            ticker.finish()
+    totals = {cur: t.to_dict() for cur, t in writer.totals.items()}
+    return ExportResult(
+        Path(path),
+        "year",
+        "xlsx",
+        writer.n_bookings + writer.n_payments,
+        {
+            "year": int(year),
+            "timezone": tz_name,
+            "bookings": writer.n_bookings,
+            "payments": writer.n_payments,
+            "currencies": list(writer.totals),
+            "totals": totals,
+            "summary_values": writer.expected,
+        },
+    )
+
+
+class _YearWriter:
+    def __init__(self, year: int, conf: dict[str, Any], tz: dt.tzinfo, ticker: Ticker) -> None:
+        self.year = year
+        self.business = conf["business_name"] or "Regulars"
+        self.tz_name = conf["timezone"]
+        self.main_currency = conf["currency"]
+        self.tz = tz
+        self.ticker = ticker
+        self.totals: dict[str, CurrencyTotals] = {}
+        self.item_labels: dict[str, str] = {}
+        self.n_bookings = 0
+        self.n_payments = 0
+        # Summary cell -> the value the app computed (int count or exact Decimal)
+        self.expected: dict[str, int | Decimal] = {}
+
+    def _cur(self, currency: str) -> CurrencyTotals:
+        found = self.totals.get(currency)
+        if found is None:
+            found = self.totals[currency] = CurrencyTotals()
+        return found
+
+    # ------------------------------------------------------------------ workbook
+
+    def write(self, tmp: Path, conn: Any, params: dict, b_stats: tuple, p_stats: tuple) -> None:
+        with xs.streaming_workbook() as wb:
+            # Excel recalculates on open; LibreOffice always does for files it did not write
+            wb.calculation.fullCalcOnLoad = True
+            summary = wb.create_sheet(SUMMARY)
+            bookings = wb.create_sheet(BOOKINGS)
+            payments = wb.create_sheet(PAYMENTS)
+            self._bookings(bookings, conn, params, b_stats)
+            self._payments(payments, conn, params, p_stats)
+            self._summary(summary)
+            wb.save(tmp)
+
+    def _title(self, ws: WriteOnlyWorksheet, title: str, note: str) -> None:
+        ws.append([xs.cell(ws, xs.clean(title), font=xs.TITLE)])
+        ws.append([xs.cell(ws, note, font=xs.ITALIC)])
+
+    def _bookings(self, ws: WriteOnlyWorksheet, conn: Any, params: dict, stats: tuple) -> None:
+        _n, name, item, staff, location, channel = stats
+        xs.set_widths(
+            ws,
+            [
+                xs.fit("Booking", 7),
+                17,
+                xs.fit("Customer", name, maximum=40),
+                xs.fit("Room or service", item, maximum=40),
+                xs.fit("Staff", staff, maximum=30),
+                xs.fit("Location", location, maximum=30),
+                xs.fit("Channel", channel, maximum=20),
+                xs.fit("Status", 10),
+                14,
+                xs.fit("Currency", 3),
+                14,
+                14,
+            ],
+        )
+        ws.freeze_panes = f"A{FIRST_DATA_ROW}"
+        self._title(
+            ws,
+            f"{self.business} — {BOOKINGS} {self.year}",
+            f"Bookings starting in {self.year} (times in {self.tz_name}). Cancelled and "
+            "no-show bookings are listed but not counted in revenue.",
+        )
+        ws.append(xs.header_row(ws, BOOKING_HEADERS))
+        cells = xs.Cells(ws)
+        local = _Local(self.tz)
+        text = cells.text
+        for row in conn.execute(_BOOKINGS_SQL, params):
+            bid, start, name, item, staff, location, channel, status, price, cur, paid = row
+            when = local(start)
+            void = status in VOID_STATUSES
+            balance = max((0 if void else price) - paid, 0)
+            label = item or NO_ITEM
+            t = self._cur(cur)
+            m = t.months[when.month - 1]
+            group_item = t.by_item.setdefault(label, [0, 0])
+            group_channel = t.by_channel.setdefault(channel, [0, 0])
+            if void:
+                m["void"] += 1
+            else:
+                m["bookings"] += 1
+                m["revenue"] += price
+                group_item[0] += 1
+                group_item[1] += price
+                group_channel[0] += 1
+                group_channel[1] += price
+            m["outstanding"] += balance
+            ws.append(
+                [
+                    bid,
+                    cells.styled(when, xs.DATETIME_FORMAT, "date"),
+                    text(name),
+                    text(label),
+                    text(staff),
+                    text(location),
+                    text(channel),
+                    status,
+                    cells.money(price, cur, "price"),
+                    cur,
+                    cells.money(paid, cur, "paid"),
+                    cells.money(balance, cur, "balance"),
+                ]
+            )
+            self.n_bookings += 1
+            self.ticker.tick()
+        last = FIRST_DATA_ROW - 1 + max(self.n_bookings, 1)
+        ws.auto_filter.ref = f"A{FIRST_DATA_ROW - 1}:{get_column_letter(12)}{last}"
+        self.b_last = last
+
+    def _payments(self, ws: WriteOnlyWorksheet, conn: Any, params: dict, stats: tuple) -> None:
+        _n, name, method, reference = stats
+        xs.set_widths(
+            ws,
+            [
+                17,
+                xs.fit("Customer", name, maximum=40),
+                xs.fit("Booking", 7),
+                xs.fit("Method", method, maximum=20),
+                14,
+                xs.fit("Currency", 3),
+                xs.fit("Reference", reference, maximum=40),
+            ],
+        )
+        ws.freeze_panes = f"A{FIRST_DATA_ROW}"
+        self._title(
+            ws,
+            f"{self.business} — {PAYMENTS} {self.year}",
+            f"Payments received in {self.year} (times in {self.tz_name}), whatever the "
+            "booking's date.",
+        )
+        ws.append(xs.header_row(ws, PAYMENT_HEADERS))
+        cells = xs.Cells(ws)
+        local = _Local(self.tz)
+        text = cells.text
+        for paid_at, name, booking_id, method, amount, cur, reference in conn.execute(
+            _PAYMENTS_SQL, params
+        ):
+            when = local(paid_at)
+            t = self._cur(cur)
+            t.months[when.month - 1]["payments"] += amount
+            group = t.by_method.setdefault(method, [0, 0])
+            group[0] += 1
+            group[1] += amount
+            ws.append(
+                [
+                    cells.styled(when, xs.DATETIME_FORMAT, "date"),
+                    text(name),
+                    booking_id,
+                    text(method),
+                    cells.money(amount, cur, "amount"),
+                    cur,
+                    text(reference),
+                ]
+            )
+            self.n_payments += 1
+            self.ticker.tick()
+        last = FIRST_DATA_ROW - 1 + max(self.n_payments, 1)
+        ws.auto_filter.ref = f"A{FIRST_DATA_ROW - 1}:{get_column_letter(7)}{last}"
+        self.p_last = last
+
+    # ------------------------------------------------------------------ summary
+
+    def _summary(self, ws: WriteOnlyWorksheet) -> None:
+        xs.set_widths(ws, [30, 12, 20, 16, 20, 16])
+        self.row = 0
+
+        def append(values: list) -> None:
+            ws.append(values)
+            self.row += 1
+
+        self.append = append
+        append([xs.cell(ws, xs.clean(f"{self.business} — {self.year}"), font=xs.TITLE)])
+        append(
+            [
+                xs.cell(
+                    ws,
+                    f"Calendar year {self.year} in {self.tz_name}; exported "
+                    f"{dt.datetime.now(self.tz):%Y-%m-%d %H:%M} by Regulars.",
+                    font=xs.ITALIC,
+                )
+            ]
+        )
+        append(
+            [
+                xs.cell(
+                    ws,
+                    "Revenue counts bookings starting in the year except cancelled and no-show "
+                    "ones, which are listed on the Bookings sheet but excluded from revenue. "
+                    "Each currency is totalled on its own; amounts in different currencies are "
+                    "never added together.",
+                    font=xs.ITALIC,
+                )
+            ]
+        )
+        currencies = sorted(self.totals, key=lambda c: (c != self.main_currency, c))
+        if not currencies:
+            append([])
+            append([f"No bookings or payments in {self.year}."])
+        for cur in currencies:
+            append([])
+            append([xs.cell(ws, cur, font=xs.TITLE)])
+            self._months(ws, cur)
+            t = self.totals[cur]
+            self._groups(
+                ws,
+                cur,
+                "Payment method",
+                ("Payments", "Amount"),
+                _ordered(list(t.by_method), PAYMENT_METHODS),
+                t.by_method,
+                self._method_formulas,
+            )
+            self._groups(
+                ws,
+                cur,
+                "Room or service",
+                ("Bookings", "Revenue"),
+                sorted(t.by_item, key=str.casefold),
+                t.by_item,
+                self._item_formulas,
+            )
+            self._groups(
+                ws,
+                cur,
+                "Channel",
+                ("Bookings", "Revenue"),
+                _ordered(list(t.by_channel), CHANNELS),
+                t.by_channel,
+                self._channel_formulas,
+            )
+
+    def _ranges(self) -> dict[str, str]:
+        b, p = quote_sheetname(BOOKINGS), quote_sheetname(PAYMENTS)
+        f, bl, pl = FIRST_DATA_ROW, self.b_last, self.p_last
+
+        def rng(sheet: str, col: str, last: int) -> str:
+            return f"{sheet}!${col}${f}:${col}${last}"
+
+        return {
+            "b_date": rng(b, "B", bl),
+            "b_item": rng(b, "D", bl),
+            "b_channel": rng(b, "G", bl),
+            "b_status": rng(b, "H", bl),
+            "b_price": rng(b, "I", bl),
+            "b_cur": rng(b, "J", bl),
+            "b_balance": rng(b, "L", bl),
+            "p_date": rng(p, "A", pl),
+            "p_method": rng(p, "D", pl),
+            "p_amount": rng(p, "E", pl),
+            "p_cur": rng(p, "F", pl),
+        }
+
+    def _formula(
+        self,
+        ws: WriteOnlyWorksheet,
+        column: int,
+        formula: str,
+        expected: int | Decimal,
+        number_format: str,
+    ) -> Any:
+        coord = f"{get_column_letter(column)}{self.row + 1}"
+        self.expected[coord] = expected
+        return xs.cell(ws, formula, number_format=number_format)
+
+    def _months(self, ws: WriteOnlyWorksheet, cur: str) -> None:
+        r = self._ranges()
+        exp = xs._exp(cur)
+        fmt = xs.money_format(cur)
+        t = self.totals[cur]
+        live = f'{r["b_status"]},"<>cancelled",{r["b_status"]},"<>no-show"'
+        self.append(xs.header_row(ws, MONTH_HEADERS))
+        first = self.row + 1
+        for month in range(1, 13):
+            y2, m2 = (self.year, month + 1) if month < 12 else (self.year + 1, 1)
+            b_when = (
+                f'{r["b_date"]},">="&DATE({self.year},{month},1),'
+                f'{r["b_date"]},"<"&DATE({y2},{m2},1)'
+            )
+            p_when = (
+                f'{r["p_date"]},">="&DATE({self.year},{month},1),'
+                f'{r["p_date"]},"<"&DATE({y2},{m2},1)'
+            )
+            cur_b = f'{r["b_cur"]},"{cur}"'
+            v = t.months[month - 1]
+            self.append(
+                [
+                    xs.cell(ws, dt.date(self.year, month, 1), number_format=xs.MONTH_FORMAT),
+                    self._formula(ws, 2, f"=COUNTIFS({b_when},{cur_b},{live})", v["bookings"], "0"),
+                    self._formula(
+                        ws,
+                        3,
+                        f'=COUNTIFS({b_when},{cur_b},{r["b_status"]},"cancelled")'
+                        f'+COUNTIFS({b_when},{cur_b},{r["b_status"]},"no-show")',
+                        v["void"],
+                        "0",
+                    ),
+                    self._formula(
+                        ws,
+                        4,
+                        f"=ROUND(SUMIFS({r['b_price']},{b_when},{cur_b},{live}),{exp})",
+                        xs.money(v["revenue"], cur),
+                        fmt,
+                    ),
+                    self._formula(
+                        ws,
+                        5,
+                        f'=ROUND(SUMIFS({r["p_amount"]},{p_when},{r["p_cur"]},"{cur}"),{exp})',
+                        xs.money(v["payments"], cur),
+                        fmt,
+                    ),
+                    self._formula(
+                        ws,
+                        6,
+                        f"=ROUND(SUMIFS({r['b_balance']},{b_when},{cur_b}),{exp})",
+                        xs.money(v["outstanding"], cur),
+                        fmt,
+                    ),
+                ]
+            )
+        last = self.row
+        self.append(
+            [
+                xs.cell(ws, "Total", font=xs.BOLD),
+                self._total(ws, 2, first, last, t.total("bookings"), "0", None),
+                self._total(ws, 3, first, last, t.total("void"), "0", None),
+                self._total(ws, 4, first, last, xs.money(t.total("revenue"), cur), fmt, exp),
+                self._total(ws, 5, first, last, xs.money(t.total("payments"), cur), fmt, exp),
+                self._total(ws, 6, first, last, xs.money(t.total("outstanding"), cur), fmt, exp),
+            ]
+        )
+
+    def _total(
+        self,
+        ws: WriteOnlyWorksheet,
+        column: int,
+        first: int,
+        last: int,
+        expected: int | Decimal,
+        number_format: str,
+        exp: int | None,
+    ) -> Any:
+        col = get_column_letter(column)
+        body = f"SUM({col}{first}:{col}{last})"
+        formula = f"=ROUND({body},{exp})" if exp is not None else f"={body}"
+        c = self._formula(ws, column, formula, expected, number_format)
+        c.font = xs.BOLD
+        return c
+
+    def _method_formulas(self, cur: str, label_ref: str) -> tuple[str, str]:
+        r = self._ranges()
+        match = f'EXACT({r["p_method"]},{label_ref})*({r["p_cur"]}="{cur}")'
+        return f"=SUMPRODUCT({match})", f"=ROUND(SUMPRODUCT({match},{r['p_amount']}),{{exp}})"
+
+    def _item_formulas(self, cur: str, label_ref: str) -> tuple[str, str]:
+        return self._booking_group(cur, label_ref, "b_item")
+
+    def _channel_formulas(self, cur: str, label_ref: str) -> tuple[str, str]:
+        return self._booking_group(cur, label_ref, "b_channel")
+
+    def _booking_group(self, cur: str, label_ref: str, column: str) -> tuple[str, str]:
+        r = self._ranges()
+        match = (
+            f'EXACT({r[column]},{label_ref})*({r["b_cur"]}="{cur}")'
+            f'*({r["b_status"]}<>"cancelled")*({r["b_status"]}<>"no-show")'
+        )
+        return f"=SUMPRODUCT({match})", f"=ROUND(SUMPRODUCT({match},{r['b_price']}),{{exp}})"
+
+    def _groups(
+        self,
+        ws: WriteOnlyWorksheet,
+        cur: str,
+        title: str,
+        heads: tuple[str, str],
+        keys: list[str],
+        values: dict[str, list[int]],
+        formulas: Callable[[str, str], tuple[str, str]],
+    ) -> None:
+        if not keys:
+            return
+        exp = xs._exp(cur)
+        fmt = xs.money_format(cur)
+        cells = xs.Cells(ws)
+        self.append([])
+        self.append(xs.header_row(ws, [title, *heads]))
+        first = self.row + 1
+        for key in keys:
+            count_f, amount_f = formulas(cur, f"$A{self.row + 1}")
+            count, amount = values[key]
+            self.append(
+                [
+                    cells.text(key),
+                    self._formula(ws, 2, count_f, count, "0"),
+                    self._formula(ws, 3, amount_f.format(exp=exp), xs.money(amount, cur), fmt),
+                ]
+            )
+        last = self.row
+        self.append(
+            [
+                xs.cell(ws, "Total", font=xs.BOLD),
+                self._total(ws, 2, first, last, sum(v[0] for v in values.values()), "0", None),
+                self._total(
+                    ws, 3, first, last, xs.money(sum(v[1] for v in values.values()), cur), fmt, exp
+                ),
+            ]
+        )
+
+
+class _Local:
+    """Stored UTC text -> local wall-clock datetime, cached per distinct minute."""
+
+    def __init__(self, tz: dt.tzinfo) -> None:
+        self.tz = tz
+        self.cache: dict[str, dt.datetime] = {}
+
+    def __call__(self, value: str) -> dt.datetime:
+        key = value[:19]
+        found = self.cache.get(key)
+        if found is None:
+            if len(self.cache) > 100_000:
+                self.cache.clear()
+            found = self.cache[key] = xs.local_naive(key, self.tz)
+        return found
