@@ -47,7 +47,7 @@ from app.services.store import Store
 DEFAULT_MIN_SCORE = 0.75
 # a phone or email held by more live profiles than this is a shared line (switchboard,
 # family landline, a travel agent's address): it proves little about identity
-SHARED_CONTACT = 3
+SHARED_CONTACT = 4
 # a full name held by at most this many profiles is rare enough to block on alone
 RARE_NAME = 3
 # blocks bigger than this are skipped as pair generators (their members still meet
@@ -96,7 +96,8 @@ def _fix_mojibake(text: str) -> str:
 
 def _latin(text: str) -> str:
     if has_cjk(text):
-        return " ".join(lazy_pinyin(text, errors=lambda chars: unidecode(chars)))
+        # one token per name part, as pinyin is written: 建华 -> 'jianhua', 司马 -> 'sima'
+        return "".join(lazy_pinyin(text, errors=lambda chars: unidecode(chars)))
     return unidecode(text)
 
 
@@ -179,16 +180,21 @@ def _token_sim(a: str, b: str) -> float:
     return r if r >= 0.6 else 0.0
 
 
-def name_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
-    """How alike two names are, 0..1, whatever the token order, initials or nicknames."""
+def compare_names(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[float, bool]:
+    """(similarity 0..1, conflict) of two token lists, whatever the order, initials,
+    nicknames or typos. ``conflict`` means a given name of the shorter name has no
+    counterpart at all in the other (Emma vs Olivia, J. vs Marie): twins, siblings,
+    parent and child — the signature of two people who share everything else."""
     if not a or not b:
-        return 0.0
+        return 0.0, False
     if a == b or sorted(a) == sorted(b):
-        return 1.0
+        return 1.0, False
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     used: set[int] = set()
     total = weight = 0.0
-    for tok in short:
+    conflict = False
+    # full tokens pick their partner before initials do: 'K. Katrin' vs 'Katrin Köhler'
+    for tok in sorted(short, key=len, reverse=True):
         best, best_j = 0.0, -1
         for j, other in enumerate(long_):
             if j not in used:
@@ -197,6 +203,8 @@ def name_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
                     best, best_j = s, j
         if best_j >= 0:
             used.add(best_j)
+        if best < 0.75:
+            conflict = True
         w = 2.0 if len(tok) == 1 else float(len(tok))
         total += best * w
         weight += w
@@ -204,11 +212,17 @@ def name_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     # a missing middle name or second given name costs a little, not a lot
     aligned *= 0.96 ** (len(long_) - len(short))
     # 'Jeanpierre Dupont' vs 'Jean Pierre Dupont': compare the letters without the spaces
-    joined = fuzz.ratio("".join(a), "".join(b)) / 100
-    joined_sorted = fuzz.ratio("".join(sorted(a)), "".join(sorted(b))) / 100
-    return max(
-        aligned, joined if joined >= 0.9 else 0.0, joined_sorted if joined_sorted >= 0.9 else 0.0
+    joined = max(
+        fuzz.ratio("".join(a), "".join(b)), fuzz.ratio("".join(sorted(a)), "".join(sorted(b)))
     )
+    if joined >= 90:
+        return max(aligned, joined / 100), False
+    return aligned, conflict
+
+
+def name_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    """How alike two names are, 0..1, whatever the token order, initials or nicknames."""
+    return compare_names(a, b)[0]
 
 
 def _name_weight(sim: float) -> float:
@@ -261,7 +275,10 @@ def _birthday_weight(a: str, b: str) -> float:
             one_digit = False
     else:
         one_digit = a[4:] == b[4:] and sum(x != y for x, y in zip(a[:4], b[:4], strict=True)) == 1
-    return 2.0 if one_digit else -6.0
+    if one_digit:
+        return 2.0
+    # born a generation apart: parent and child, whatever else they share
+    return -11.0 if abs(int(a[:4]) - int(b[:4])) >= 12 else -6.0
 
 
 def _birthday_reason(a: str, b: str, weight: float) -> str:
@@ -271,6 +288,8 @@ def _birthday_reason(a: str, b: str, weight: float) -> str:
         return f"birthdays {a} / {b} (day and month swapped)"
     if weight == 2.0:
         return f"birthdays {a} / {b} (one digit apart)"
+    if weight < -6:
+        return f"born {abs(int(a[:4]) - int(b[:4]))} years apart ({a} / {b})"
     return f"different birthdays {a} / {b}"
 
 
@@ -295,8 +314,8 @@ def score_pair(
     total = _evidence(a, b, common, None)
     if floor is not None and total + MAX_NAME_WEIGHT < _logit(floor):
         return None
-    sim = name_similarity(a.tokens, b.tokens)
-    w = _name_weight(sim)
+    sim, conflict = compare_names(a.tokens, b.tokens)
+    w = -12.0 if conflict else _name_weight(sim)
     if w > 0:
         freq = max(common.name(a.sort_name), common.name(b.sort_name))
         if freq > 20:
@@ -601,7 +620,8 @@ def group_pairs(
         reasons: list[str] = []
         for e in es:
             for r in e.reasons:
-                if r not in reasons and not r.startswith("different ") and " differ:" not in r:
+                against = r.startswith(("different ", "born ")) or " differ:" in r
+                if r not in reasons and not against:
                     reasons.append(r)
         groups.append(
             DuplicateGroup(
