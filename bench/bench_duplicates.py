@@ -63,7 +63,7 @@ def quality(ctx: Context) -> list[Figure]:
     # what a person reviews: transitive groups at the default threshold, as pairs
     grouped = set()
     for g in dup.group_pairs(
-        [x for g in result.groups for x in g.pairs if x.score >= dup.DEFAULT_MIN_SCORE]
+        [x for grp in result.groups for x in grp.pairs if x.score >= dup.DEFAULT_MIN_SCORE]
     ):
         grouped.update(combinations(g.customer_ids, 2))
     gp, gr, gf = _prf(grouped, truth)

@@ -137,7 +137,7 @@ def _typo(rng: random.Random, word: str) -> str:
     if len(word) < 4:
         return word
     i = rng.randrange(1, len(word) - 1)
-    op = rng.choice("swap drop double replace".split())
+    op = rng.choice(["swap", "drop", "double", "replace"])
     if op == "swap":
         return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     if op == "drop":
