@@ -364,6 +364,10 @@ def _evidence(a: Person, b: Person, common: Commonness, reasons: list[str] | Non
         if shared:
             shared.sort(key=lambda e: e[2])  # a real address before a relay one
             k, addr, relay = shared[0]
+            if reasons is not None:
+                other = next(e[1] for e in b.emails if e[0] == k)
+                if other.lower() != addr.lower():
+                    addr = f"{addr} / {other}"  # Gmail dots or +tags: show both spellings
             if relay:
                 total += 2.0
                 why = f"same booking-site relay email {addr}"
