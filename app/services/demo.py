@@ -144,6 +144,7 @@ FIXED = [
         phone="+33652527272",
         email="jp.dupont@orange.fr",
         lang="fr",
+        birthday=dt.date(1980, 4, 9),
     ),
     dict(
         first="Jean Pierre",
@@ -151,6 +152,7 @@ FIXED = [
         phone=None,
         email="jdupont.7781@guest.booking.com",
         lang="fr",
+        birthday=dt.date(1980, 4, 9),
     ),
     dict(
         first="Zoé",
@@ -233,6 +235,9 @@ def generate(
                 if rng.random() < 0.6
                 else None
             )
+            if fixed:
+                # the seed profiles are one person: random birthdays would make them two
+                birthday = fixed.get("birthday")
             tags = rng.sample(list(tag_ids), k=rng.choice([0, 0, 0, 1, 1, 2]))
             # bookings
             visits = rng.choice([0, 1, 1, 2, 2, 3, 4, 6, 9]) if not fixed else 2
