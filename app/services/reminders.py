@@ -272,11 +272,12 @@ def _sent_for_bookings(s: Session, booking_ids: Iterable[int]) -> set[tuple[int,
     sent: set[tuple[int, str]] = set()
     for chunk in _chunks(booking_ids):
         sent.update(
-            s.execute(
+            (bid, kind)
+            for bid, kind in s.execute(
                 select(Communication.booking_id, Communication.kind).where(
                     Communication.booking_id.in_(chunk), Communication.status == "sent"
                 )
-            ).tuples()
+            )
         )
     return sent
 

@@ -238,19 +238,19 @@ def shipped_template(kind: str, language: str) -> Template | None:
     return Template(kind, language, found[0], found[1], custom=False)
 
 
-def _custom_rows(store: Store) -> dict[tuple[str, str], MessageTemplate]:
+def _custom_rows(store: Store) -> dict[tuple[str, str], Template]:
     with store.reader() as s:
-        return {(r.kind, r.language): r for r in s.scalars(select(MessageTemplate)).all()}
+        return {
+            (r.kind, r.language): Template(r.kind, r.language, r.subject, r.body, custom=True)
+            for r in s.scalars(select(MessageTemplate)).all()
+        }
 
 
 class TemplateSet:
     """Every template for one drafting run, read once (the queue renders hundreds)."""
 
     def __init__(self, store: Store, fallback_language: str = "en") -> None:
-        self.custom = {
-            key: Template(key[0], key[1], r.subject, r.body, custom=True)
-            for key, r in _custom_rows(store).items()
-        }
+        self.custom = _custom_rows(store)
         self.fallback = fallback_language
 
     def languages(self, kind: str) -> list[str]:
@@ -275,7 +275,7 @@ def get_template(store: Store, kind: str, language: str) -> Template:
     language = _check_language(language)
     custom = _custom_rows(store).get((kind, language))
     if custom is not None:
-        return Template(kind, language, custom.subject, custom.body, custom=True)
+        return custom
     shipped = shipped_template(kind, language)
     if shipped is None:
         raise TemplateError(
@@ -296,7 +296,7 @@ def list_templates(store: Store) -> list[Template]:
         for language in languages:
             row = custom.get((kind, language))
             if row is not None:
-                out.append(Template(kind, language, row.subject, row.body, custom=True))
+                out.append(row)
             else:
                 shipped = shipped_template(kind, language)
                 if shipped is not None:
