@@ -9,7 +9,9 @@ than a plaintext fallback.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import copy as copy_mod
 import ipaddress
 import os
 import smtplib
@@ -100,8 +102,9 @@ def build_email(
     msg["Date"] = formatdate(localtime=True)
     domain = sender.rpartition("@")[2] if sender and "@" in sender else None
     msg["Message-ID"] = make_msgid(domain=domain)
-    msg["Content-Language"] = draft.language
     msg.set_content(body if body is not None else draft.body, charset="utf-8")
+    # after set_content, which drops every Content-* header set before it
+    msg["Content-Language"] = draft.language
     return msg
 
 
@@ -112,11 +115,8 @@ def save_eml(msg: EmailMessage, path: str | os.PathLike[str]) -> Path:
     The file is created owner-only: it holds a customer's personal data.
     """
     path = Path(path)
-    copy = EmailMessage()
-    for key, value in msg.items():
-        copy[key] = value
+    copy = copy_mod.deepcopy(msg)
     copy["X-Unsent"] = "1"
-    copy.set_content(msg.get_content(), charset="utf-8")
     data = copy.as_bytes(policy=SMTP_POLICY)
     tmp = path.with_name(path.name + ".part")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -250,7 +250,7 @@ def send_email(
                 client.starttls(context=context)
                 client.ehlo()
             if user:
-                client.login(user, password or "")
+                _login(client, user, password or "")
             client.send_message(msg)
     except smtplib.SMTPAuthenticationError as exc:
         raise MessagingError(
@@ -274,6 +274,23 @@ def send_email(
         ) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise MessagingError(f"could not send through {where} ({exc})") from None
+
+
+def _login(client: smtplib.SMTP, user: str, password: str) -> None:
+    """Log in; smtplib encodes credentials as ASCII, so 'pässwörd' or '密码' go through
+    AUTH PLAIN by hand, UTF-8 encoded as RFC 4616 says."""
+    if (user + password).isascii():
+        client.login(user, password)
+        return
+    if "plain" not in client.esmtp_features.get("auth", "").lower().split():
+        raise MessagingError(
+            "the SMTP password has non-ASCII characters and the server does not offer "
+            "AUTH PLAIN, the only way to send them"
+        )
+    token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+    code, resp = client.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, resp)
 
 
 def _smtp_text(exc: Any) -> str:
