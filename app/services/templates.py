@@ -332,7 +332,7 @@ def problems(subject: str, body: str) -> list[str]:
     if not found:
         # a trial render on sample values, both for a stay and an appointment, catches
         # what parsing cannot: the sandbox refusing ''.__class__ and the like
-        for sample in (_SAMPLE, {**_SAMPLE, "is_stay": ""}):
+        for sample in (SAMPLE_VALUES, {**SAMPLE_VALUES, "is_stay": ""}):
             for part, source in (("subject", subject), ("body", body)):
                 try:
                     render_text(source, sample, part)
@@ -342,7 +342,7 @@ def problems(subject: str, body: str) -> list[str]:
     return found
 
 
-_SAMPLE = {
+SAMPLE_VALUES = {
     "first_name": "Zoé",
     "last_name": "Lefèvre",
     "display_name": "Zoé Lefèvre",
