@@ -87,9 +87,10 @@ def test_queue_lists_drafts_and_unreachable_with_reason(qtbot, desk):
     store, _ids = desk
     dialog = open_dialog(qtbot, store)
     listed = rows(dialog)
-    assert [(r[1], r[2], r[3], r[4]) for r in listed] == [
-        ("Reminder", "Zoé Lefèvre", "Email", "fr"),
-        ("Reminder", "林美", "SMS", "zh-Hans"),
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    assert [r[1:] for r in listed] == [
+        ("Reminder", "Zoé Lefèvre", f"{tomorrow} 10:00", "fr", "Email", "zoe@example.org"),
+        ("Reminder", "林美", f"{tomorrow} 11:00", "zh-Hans", "SMS", "+8613800138000"),
     ]
     unreachable = dialog.findChild(QTableView, "unreachableTable").model()
     assert unreachable.rowCount() == 1

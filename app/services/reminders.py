@@ -67,6 +67,7 @@ class Draft:
     due_at: dt.datetime | None = None
     email: str | None = None
     phone: str | None = None
+    booking_start: dt.datetime | None = None
 
     @property
     def key(self) -> str:
@@ -462,6 +463,7 @@ def _draft(
         due_at=cand.due_at,
         email=next((a for a, relay in person.emails if not (relay and marketing)), None),
         phone=person.phones[0] if person.phones else None,
+        booking_start=cand.booking.start_at if cand.booking is not None else None,
     )
 
 

@@ -76,7 +76,7 @@ class TemplateEditorDialog(QDialog):
             item.setToolTip(what)
             item.setData(Qt.ItemDataRole.UserRole, name)
             self.placeholders.addItem(item)
-        self.placeholders.setMaximumWidth(200)
+        self.placeholders.setMaximumWidth(190)
         self.placeholders.setToolTip(self.tr("Double-click to insert at the cursor"))
 
         self.customer = QComboBox(objectName="previewCustomer")

@@ -57,7 +57,7 @@ def kind_labels() -> dict[str, str]:
 class DraftsModel(QAbstractTableModel):
     """The queue as a table; holds the drafts a run of the queue produced."""
 
-    COLUMNS = ("When", "Message", "Customer", "Channel", "Language", "To")
+    COLUMNS = ("Due", "Message", "Customer", "Booking", "Language", "Channel", "To")
 
     def __init__(self, tz_name: str = "UTC") -> None:
         super().__init__()
@@ -81,28 +81,37 @@ class DraftsModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
         return len(self.COLUMNS)
 
+    def _local(self, when, fmt: str) -> str:
+        return to_local(when, self.tz_name).strftime(fmt) if when else ""
+
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role != Qt.ItemDataRole.DisplayRole or not index.isValid():
             return None
         d = self.drafts[index.row()]
-        when = to_local(d.due_at, self.tz_name).strftime("%Y-%m-%d %H:%M") if d.due_at else ""
         channel = {"email": self.tr("Email"), "sms": self.tr("SMS")}.get(d.channel, d.channel)
-        return (when, self.labels.get(d.kind, d.kind), d.customer_name, channel, d.language, d.to)[
-            index.column()
-        ]
+        return (
+            self._local(d.due_at, "%Y-%m-%d"),
+            self.labels.get(d.kind, d.kind),
+            d.customer_name,
+            self._local(d.booking_start, "%Y-%m-%d %H:%M"),
+            d.language,
+            channel,
+            d.to,
+        )[index.column()]
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return {
-                "When": self.tr("When"),
-                "Message": self.tr("Message"),
-                "Customer": self.tr("Customer"),
-                "Channel": self.tr("Channel"),
-                "Language": self.tr("Language"),
-                "To": self.tr("To"),
-            }[self.COLUMNS[section]]
+            return (
+                self.tr("Due"),
+                self.tr("Message"),
+                self.tr("Customer"),
+                self.tr("Booking"),
+                self.tr("Language"),
+                self.tr("Channel"),
+                self.tr("To"),
+            )[section]
         return None
 
 
@@ -181,7 +190,7 @@ class DraftsDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((120, 110, 160, 60, 60)):
+        for col, width in enumerate((82, 105, 150, 118, 72, 58)):
             self.table.setColumnWidth(col, width)
 
         self.unreachable_model = UnreachableModel()
@@ -236,8 +245,9 @@ class DraftsDialog(QDialog):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.tabs)
         split.addWidget(right)
-        split.setStretchFactor(0, 3)
+        split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 4)
+        split.setSizes([700, 560])
 
         self.status = QLabel(objectName="draftsStatus")
         self.status.setWordWrap(True)
@@ -246,7 +256,7 @@ class DraftsDialog(QDialog):
         layout.addLayout(top)
         layout.addWidget(split, 1)
         layout.addWidget(self.status)
-        self.resize(1180, 620)
+        self.resize(1300, 640)
 
         self.refresh_button.clicked.connect(self.refresh)
         self.days.valueChanged.connect(self.refresh)
