@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +64,29 @@ def _int(value: Any) -> int:
     return int(value)
 
 
+def _hours(value: Any) -> int:
+    hours = int(value)
+    if not 0 < hours <= 24 * 30:
+        raise ValueError("must be between 1 and 720 hours")
+    return hours
+
+
+def _months(value: Any) -> int:
+    months = int(value)
+    if not 0 < months <= 120:
+        raise ValueError("must be between 1 and 120 months")
+    return months
+
+
+def _clock(value: str) -> str:
+    text = str(value).strip()
+    try:
+        parsed = dt.time.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a time of day such as 15:00") from None
+    return parsed.strftime("%H:%M")
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -102,6 +126,14 @@ SCHEMA: dict[str, SettingSpec] = {
         ),
         SettingSpec("smtp_user", "", _text, "SMTP user"),
         SettingSpec("smtp_from", "", _text, "Sender address"),
+        SettingSpec("reminder_hours_salon", 24, _hours, "Appointment reminder (hours before)"),
+        SettingSpec("reminder_hours_stay", 72, _hours, "Stay reminder (hours before arrival)"),
+        SettingSpec("winback_months", 6, _months, "Win-back after (months without a visit)"),
+        SettingSpec("review_link", "", _text, "Review link for follow-ups"),
+        SettingSpec("checkin_time", "15:00", _clock, "Check-in from"),
+        SettingSpec("directions", "", _text, "Directions for arriving guests"),
+        # sensitive, but the database is encrypted; never printed in logs
+        SettingSpec("door_code", "", _text, "Door or key-box code", secret=True),
         SettingSpec("backup_folder", "", _text, "Automatic backup folder"),
         SettingSpec("auto_backup", False, _bool, "Automatic backups"),
     )
