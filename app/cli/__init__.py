@@ -19,7 +19,7 @@ from app.cli.output import warn
 from app.services.errors import ServiceError
 
 # one module per capability; each adds its subcommands
-COMMAND_MODULES = ("app.cli.core",)
+COMMAND_MODULES = ("app.cli.core", "app.cli.backup")
 
 
 def build_parser() -> argparse.ArgumentParser:
