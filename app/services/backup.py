@@ -186,6 +186,8 @@ class _IterReader:
         self.error: BaseException | None = None
 
     def read(self, n: int = -1) -> bytes:
+        if self.error is not None:
+            raise self.error  # never let a retried read look like the end of the data
         try:
             while not self.current:
                 block = next(self.blocks, None)
@@ -211,6 +213,8 @@ class _FileWriter:
         self.written = 0
 
     def write(self, data: bytes) -> int:
+        if self.error is not None:
+            raise self.error
         try:
             n = self.fh.write(data)
         except OSError as exc:
@@ -348,6 +352,8 @@ def create_backup(
                 if reader.error is not None:
                     raise reader.error from None
                 raise
+            if reader.error is not None or writer.error is not None:
+                raise reader.error or writer.error
 
         try:
             size = _write_atomically(out, encrypt)
@@ -534,7 +540,7 @@ def load_backup(
             if loader.received == 0 and size < 512:
                 raise NotABackupError(f"{path.name} is not a Regulars backup ({exc})") from None
             raise DamagedBackupError(_damage_message(path, size, loader.received)) from None
-        except (OSError, sqlcipher.Error, ValueError) as exc:
+        except Exception as exc:  # pyrage passes the sink's own exceptions through
             if loader.error is not None:
                 _raise_loader_error(path, loader.error)
             if isinstance(exc, sqlcipher.Error):

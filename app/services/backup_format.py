@@ -223,6 +223,9 @@ class Loader:
 
     # -- the file-like side (called from the decryptor; exceptions are kept, then re-raised)
     def write(self, data: bytes) -> int:
+        if self.error is not None:
+            # the decryptor may retry a failed write: never process the same bytes twice
+            raise self.error
         try:
             self._write(bytes(data))
         except BaseException as exc:
