@@ -27,7 +27,9 @@ def _connect(path: Path, key: bytes, must_exist: bool) -> sqlcipher.Connection:
         conn.close()
         raise StoreKeyError(str(exc)) from exc
     for pragma in (
-        "PRAGMA cipher_memory_security = ON",
+        # OFF: wiping every freed allocation made FTS5 lookups ~15x slower (12 ms vs 0.8 ms
+        # per query at 10k customers); decrypted rows live in Python objects anyway
+        "PRAGMA cipher_memory_security = OFF",
         "PRAGMA journal_mode = WAL",
         # a payment recorded is a payment kept, even through a power cut
         "PRAGMA synchronous = FULL",

@@ -29,7 +29,7 @@ from app.models import (
 )
 from app.services import settings as settings_svc
 from app.services.normalize import display_name, format_phone, sort_key
-from app.services.search_text import email_document, name_document, phone_document
+from app.services.search_text import build_row
 from app.services.store import Store
 
 NAMES_FILE = Path(__file__).resolve().parents[2] / "resources" / "demo" / "names.json"
@@ -385,11 +385,15 @@ def generate(
             for name in tags:
                 rows["tag"].append(dict(customer_id=cid, tag_id=tag_ids[name]))
             index_rows.append(
-                (
+                build_row(
                     cid,
-                    name_document(first, last, display),
-                    phone_document(e for _, e in phones),
-                    email_document(emails),
+                    first=first,
+                    last=last,
+                    display=display,
+                    e164s=[e for _, e in phones],
+                    emails=emails,
+                    last_visit_at=figures["last_visit_at"],
+                    archived=False,
                 )
             )
         with store.factory() as s, s.begin():
@@ -405,7 +409,7 @@ def generate(
             ):
                 if rows[key]:
                     conn.execute(insert(table), rows[key])
-            search_index.replace_rows(conn, index_rows)
+            search_index.replace_rows(conn, index_rows, fresh=True)
         done += n
         totals["customers"] += n
         totals["bookings"] += len(rows["booking"])
