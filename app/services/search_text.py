@@ -41,7 +41,11 @@ def parse_query(raw: str) -> Query:
     if not q:
         return Query()
     if _PHONEISH.match(q) and sum(ch.isdigit() for ch in q) >= 3:
-        return Query(digits=re.sub(r"\D", "", q))
+        digits = re.sub(r"\D", "", q)
+        # '0049 151…' dials out like '+49 151…': the index holds the form without 00
+        if digits.startswith("00") and len(digits) > 4:
+            digits = digits[2:]
+        return Query(digits=digits)
     terms = []
     for part in _TERM_SPLIT.split(fold(q)):
         if not part:
