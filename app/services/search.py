@@ -39,6 +39,10 @@ SMALL_CANDIDATES = 400
 # a whole-token range (prefix of 4+ letters) this small is sorted; larger ones are walked
 RANGE_SORT_CAP = 2000
 FUZZY_MIN_TERM = 5
+# substring matches are first tested among this many most recent customers; if that
+# sample predicts more than FTS_SORT_CAP matches in all, the walk goes on, else FTS5 sorts
+WALK_WINDOW = 1000
+FTS_SORT_CAP = 20000
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,9 @@ class _Finder:
     def run(self) -> list[tuple[int, int, int]]:
         """(rank, recency, customer_id) of the best ``limit`` customers, in order."""
         fts = self._fts_expression()
+        if self.name_terms and len(self.name_terms) == len(self.q.terms):
+            # names only: exact and prefix postings are cheap and usually fill the page
+            return self._by_rank()
         if fts:
             ids = [
                 r[0]
@@ -321,23 +328,57 @@ class _Finder:
         return self._key_walk("k.key = :k", {"k": "p" + driver[: ix.PREFIX_KEY_MAX]}, others)
 
     def _substring_stream(self) -> Iterator[list[int]]:
+        """Substring candidates in recency order, cheap whether matches are many or few.
+
+        The ``WALK_WINDOW`` most recent customers are tested directly. If matches are dense
+        there (the page usually fills right away), the walk goes on; if they are sparse, the
+        FTS5 trigram index supplies the rest, joined to the documents in recency order.
+        """
         params: dict[str, object] = {}
         conds = []
         if not self.archived:
-            conds.append("archived = 0")
+            conds.append("d.archived = 0")
         if self.q.is_phone:
             params["t0"] = self.q.digits
-            conds.append("instr(phones, :t0) > 0")
+            conds.append("instr(d.phones, :t0) > 0")
         for i, term in enumerate(t for t in self.q.terms if len(t) >= 3):
             params[f"t{i}"] = term
             conds.append(
-                f"(instr(names, :t{i}) > 0 OR instr(emails, :t{i}) > 0 OR instr(phones, :t{i}) > 0)"
+                f"(instr(d.names, :t{i}) > 0 OR instr(d.emails, :t{i}) > 0"
+                f" OR instr(d.phones, :t{i}) > 0)"
             )
-        sql = (
-            f"SELECT recency, customer_id FROM {ix.DOC} WHERE {' AND '.join(conds)} "
-            "AND (recency, customer_id) > (:r0, :c0) ORDER BY recency, customer_id LIMIT :n"
+        walk = (
+            f"SELECT d.recency, d.customer_id FROM {ix.DOC} d WHERE {' AND '.join(conds)} "
+            "AND (d.recency, d.customer_id) > (:r0, :c0) {window}"
+            "ORDER BY d.recency, d.customer_id LIMIT :n"
         )
-        for page in self._pages(sql, params):
+        edge = self.conn.execute(
+            f"SELECT recency, customer_id FROM {ix.DOC} ORDER BY recency, customer_id "
+            "LIMIT 1 OFFSET :w",
+            {"w": WALK_WINDOW},
+        ).fetchone()
+        if edge is None:  # a small store: the walk is the whole store
+            for page in self._pages(walk.format(window=""), params):
+                yield [c for _r, c in page]
+            return
+        in_window = self.conn.execute(
+            walk.format(window="AND (d.recency, d.customer_id) <= (:er, :ec) "),
+            {**params, "r0": -(1 << 62), "c0": -1, "er": edge[0], "ec": edge[1], "n": -1},
+        ).fetchall()
+        yield [c for _r, c in in_window]
+        size = self.conn.execute(f"SELECT max(customer_id) FROM {ix.DOC}").fetchone()[0] or 0
+        if len(in_window) * size / WALK_WINDOW > FTS_SORT_CAP:
+            for page in self._pages(walk.format(window=""), params, start=edge):
+                yield [c for _r, c in page]
+            return
+        sorted_fts = (
+            f"SELECT d.recency, d.customer_id FROM {ix.FTS} f "
+            f"JOIN {ix.DOC} d ON d.customer_id = f.rowid "
+            f"WHERE f.{ix.FTS} MATCH :m AND {' AND '.join(conds)} "
+            "AND (d.recency, d.customer_id) > (:r0, :c0) "
+            "ORDER BY d.recency, d.customer_id LIMIT :n"
+        )
+        for page in self._pages(sorted_fts, {**params, "m": self._fts_expression()}, start=edge):
             yield [c for _r, c in page]
 
     def _neighbours(self, term: str) -> list[str]:
@@ -351,10 +392,12 @@ class _Finder:
         candidates = [t for t in self.name_terms if len(t) >= FUZZY_MIN_TERM]
         if not candidates or self.q.is_phone:
             return iter(())
-        # drive from the term that is not itself a known spelling (the likely typo)
+        # drive from the term that is not itself a known spelling (the likely typo); its
+        # exact spelling was covered by the earlier ranks, so only other spellings walk
         options = [(t, self._neighbours(t)) for t in candidates]
         options.sort(key=lambda o: (o[0] in o[1], len(o[1])))
-        _term, spellings = options[0]
+        term, spellings = options[0]
+        spellings = [s for s in spellings if s != term]
         if not spellings:
             return iter(())
         return self._merged(["e" + s for s in spellings])
@@ -374,9 +417,11 @@ class _Finder:
         if batch:
             yield batch
 
-    def _pages(self, sql: str, params: dict) -> Iterator[list[tuple[int, int]]]:
+    def _pages(
+        self, sql: str, params: dict, start: tuple[int, int] = (-(1 << 62), -1)
+    ) -> Iterator[list[tuple[int, int]]]:
         """Keyset pagination over (recency, customer_id): small first page, growing pages."""
-        r0, c0, n = -(1 << 62), -1, max(self.limit * 2, 64)
+        (r0, c0), n = start, max(self.limit * 2, 64)
         while True:
             rows = self.conn.execute(sql, {**params, "r0": r0, "c0": c0, "n": n}).fetchall()
             if not rows:
