@@ -30,7 +30,7 @@ from app.models import (
 )
 from app.services import settings as settings_svc
 from app.services.normalize import display_name, format_phone, sort_key
-from app.services.search_text import email_document, name_document, phone_document
+from app.services.search_text import build_row
 from app.services.store import Store
 
 CHUNK = 5000
@@ -71,9 +71,9 @@ CULTURE_WEIGHTS = [("fr", 45), ("de", 20), ("en", 20), ("zh", 15)]
 
 
 @functools.lru_cache(maxsize=8192)
-def _name_parts(first: str, last: str) -> tuple[str, str, str]:
+def _name_parts(first: str, last: str) -> tuple[str, str]:
     display = display_name(first, last)
-    return display, sort_key(first, last), name_document(first, last, display)
+    return display, sort_key(first, last)
 
 
 def _names() -> dict[str, dict[str, list[str]]]:
@@ -346,7 +346,7 @@ def generate(
                         alert=alert,
                     )
                 )
-            display, sort_name, name_doc = _name_parts(first, last)
+            display, sort_name = _name_parts(first, last)
             rows["customer"].append(
                 dict(
                     id=cid,
@@ -403,11 +403,15 @@ def generate(
             for name in tags:
                 rows["tag"].append(dict(customer_id=cid, tag_id=tag_ids[name]))
             index_rows.append(
-                (
+                build_row(
                     cid,
-                    name_doc,
-                    phone_document(e for _, e in phones),
-                    email_document(emails),
+                    first=first,
+                    last=last,
+                    display=display,
+                    e164s=[e for _, e in phones],
+                    emails=emails,
+                    last_visit_at=figures["last_visit_at"],
+                    archived=False,
                 )
             )
         with store.factory() as s, s.begin():
@@ -423,7 +427,7 @@ def generate(
             ):
                 if rows[key]:
                     conn.execute(insert(table), rows[key])
-            search_index.replace_rows(conn, index_rows)
+            search_index.replace_rows(conn, index_rows, fresh=True)
         done += n
         totals["customers"] += n
         totals["bookings"] += len(rows["booking"])

@@ -33,7 +33,7 @@ from app.models import (
     search_index,
 )
 from app.services.normalize import format_phone
-from app.services.search_text import email_document, name_document, phone_document
+from app.services.search_text import build_row
 
 _AUDITED = (Customer, CustomerPhone, CustomerEmail, ExternalRef, Booking, Payment, Note, Tag)
 _TOUCHED = "regulars.touched"
@@ -228,13 +228,14 @@ def _refresh_chunk(conn: Connection, ids: list[int]) -> None:
             Customer.first_name,
             Customer.last_name,
             Customer.display_name,
+            Customer.archived_at,
             Customer.merged_into_id,
         ).where(Customer.id.in_(ids))
     ).all()
     updates = []
     index_rows = []
     present = set()
-    for cid, first, last, display, merged_into in people:
+    for cid, first, last, display, archived_at, merged_into in people:
         present.add(cid)
         f = figures.get(cid, (0, 0, None, None, None))
         updates.append(
@@ -254,11 +255,15 @@ def _refresh_chunk(conn: Connection, ids: list[int]) -> None:
         )
         if merged_into is None:
             index_rows.append(
-                (
+                build_row(
                     cid,
-                    name_document(first, last, display),
-                    phone_document(phones.get(cid, [])),
-                    email_document(emails.get(cid, [])),
+                    first=first,
+                    last=last,
+                    display=display,
+                    e164s=phones.get(cid, []),
+                    emails=emails.get(cid, []),
+                    last_visit_at=_parse_ts(f[3]),
+                    archived=archived_at is not None,
                 )
             )
     if updates:

@@ -1,0 +1,249 @@
+"""Search: what a receptionist types mid-call finds the right customer, best match first."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from sqlalchemy import insert, text
+
+from app.models import Customer, CustomerPhone, migrate, search_index
+from app.services import bookings, customers, search, tracking
+from app.services.bookings import BookingInput
+from app.services.customers import CustomerInput
+from app.services.normalize import sort_key
+
+
+def _add(store, first, last, phones=(), emails=()):
+    return customers.add_customer(
+        store,
+        CustomerInput(first_name=first, last_name=last, phones=list(phones), emails=list(emails)),
+    ).id
+
+
+def _visit(store, customer_id, when):
+    bookings.record_booking(
+        store,
+        BookingInput(start=when, customer_id=customer_id, status="completed", price="10.00"),
+    )
+
+
+def _ids(store, query, **kw):
+    return [h.id for h in search.search(store, query, **kw)]
+
+
+@pytest.fixture
+def book(empty_store):
+    """A small front desk: French, German, English and Chinese regulars."""
+    s = empty_store
+    ids = {
+        "jean": _add(s, "Jean", "Dupont", ["+33 6 52 52 72 72"], ["jean.dupont@gmail.com"]),
+        "zoe": _add(s, "Zoé", "Lefèvre", ["06 11 22 33 44"], ["zoe@orange.fr"]),
+        "muller": _add(s, "Jürgen", "Müller", ["+49 151 23456789"], ["j.mueller@web.de"]),
+        "zhang": _add(s, "伟", "张", ["+86 138 0013 8000"], ["zw88@qq.com"]),
+        "dupond": _add(s, "Marc", "Dupond", [], ["marc@free.fr"]),
+        "duponteau": _add(s, "Luc", "Duponteau", [], []),
+        "smith": _add(s, "Anna", "Smith", ["+44 7911 123456"], ["anna.smith@gmail.com"]),
+    }
+    return s, ids
+
+
+def test_name_parts_in_any_order_ignoring_case_and_accents(book):
+    s, ids = book
+    assert _ids(s, "zoe") == [ids["zoe"]]
+    assert _ids(s, "ZOÉ lefevre") == [ids["zoe"]]
+    assert _ids(s, "muller") == [ids["muller"]]
+    assert _ids(s, "mueller") == [ids["muller"]]
+    assert _ids(s, "jurgen") == [ids["muller"]]
+    assert _ids(s, "dupont jean") == [ids["jean"]]
+    assert _ids(s, "Jean Dupont") == [ids["jean"]]
+    assert _ids(s, "jean smith") == []
+
+
+@pytest.mark.parametrize("typed", ["7272", "0652", "+336", "652 52", "06 52 52", "33652527272"])
+def test_phone_digits_national_or_international(book, typed):
+    s, ids = book
+    assert ids["jean"] in _ids(s, typed)
+    assert _ids(s, typed)[0] == ids["jean"]
+
+
+def test_phone_digits_do_not_find_other_numbers(book):
+    s, ids = book
+    assert _ids(s, "7272") == [ids["jean"]]
+    assert _ids(s, "0049 151 234") == [ids["muller"]]
+
+
+def test_email_fragments(book):
+    s, ids = book
+    assert set(_ids(s, "gmail")) == {ids["jean"], ids["smith"]}
+    assert _ids(s, "dupont@") == [ids["jean"]]
+    assert _ids(s, "web.de") == [ids["muller"]]
+
+
+@pytest.mark.parametrize(
+    "typed", ["张伟", "伟", "张", "zhang wei", "zhangwei", "zhangw", "wei zhang", "zw"]
+)
+def test_chinese_by_characters_and_pinyin(book, typed):
+    s, ids = book
+    assert _ids(s, typed)[0] == ids["zhang"]
+
+
+def test_one_and_two_letter_queries_use_prefixes(book):
+    s, ids = book
+    assert _ids(s, "zh") == [ids["zhang"]]
+    assert set(_ids(s, "d")) == {ids["jean"], ids["dupond"], ids["duponteau"]}
+    assert set(_ids(s, "j")) == {ids["jean"], ids["muller"]}
+
+
+def test_one_typo_in_a_long_name_is_found_below_exact_hits(book):
+    s, ids = book
+    hits = search.search(s, "dupomt")
+    assert [(h.id, h.match) for h in hits] == [(ids["jean"], "fuzzy")]  # Dupond is 2 edits off
+    # an exact name outranks a one-letter-away one
+    hits = search.search(s, "dupond")
+    assert [h.id for h in hits][:1] == [ids["dupond"]]
+    assert hits[0].match == "exact"
+    assert [h.match for h in hits if h.id == ids["jean"]] == ["fuzzy"]
+    # short names need the exact spelling: 'smitt' is one letter off but 5 letters long
+    assert _ids(s, "smitt") == [ids["smith"]]
+    assert _ids(s, "lukas") == []
+
+
+def test_ranking_exact_then_prefix_then_substring_then_fuzzy(book):
+    s, ids = book
+    hits = search.search(s, "dupon")
+    kinds = [(h.id, h.match) for h in hits]
+    # 'dupon' is a prefix of Dupont, Dupond and Duponteau; nobody is exactly 'dupon'
+    assert {k for _i, k in kinds} == {"prefix"}
+    hits = search.search(s, "dupont")
+    assert hits[0].id == ids["jean"] and hits[0].match == "exact"
+    assert [h.match for h in hits] == sorted((h.match for h in hits), key=search.MATCH_KINDS.index)
+    assert {h.id: h.match for h in hits}[ids["duponteau"]] == "prefix"
+    assert {h.id: h.match for h in hits}[ids["dupond"]] == "fuzzy"
+
+
+def test_ties_go_to_the_most_recent_visit(empty_store):
+    s = empty_store
+    never = _add(s, "Camille", "Martin")
+    old = _add(s, "Camille", "Bernard")
+    recent = _add(s, "Camille", "Petit")
+    _visit(s, old, "2024-03-01 10:00")
+    _visit(s, recent, "2026-01-10 10:00")
+    assert _ids(s, "camille") == [recent, old, never]
+    assert _ids(s, "cam") == [recent, old, never]
+    _visit(s, never, "2026-06-01 10:00")
+    assert _ids(s, "camille") == [never, recent, old]
+
+
+def test_limit_and_empty_queries(book):
+    s, _ = book
+    assert search.search(s, "   ") == []
+    assert len(search.search(s, "d", limit=2)) == 2
+    assert search.search(s, "d", limit=0) == []
+
+
+def test_archived_only_when_asked(book):
+    s, ids = book
+    customers.set_archived(s, ids["zoe"])
+    assert _ids(s, "zoe") == []
+    assert _ids(s, "zo") == []
+    hits = search.search(s, "zoe", include_archived=True)
+    assert [h.id for h in hits] == [ids["zoe"]] and hits[0].archived
+    customers.set_archived(s, ids["zoe"], archived=False)
+    assert _ids(s, "zoe") == [ids["zoe"]]
+
+
+def test_fresh_after_edit_and_delete(book):
+    s, ids = book
+    customers.edit_customer(
+        s, ids["zoe"], CustomerInput(last_name="Fontaine", phones=["+33 7 88 99 00 11"])
+    )
+    assert _ids(s, "lefevre") == []
+    assert _ids(s, "fontaine zoe") == [ids["zoe"]]
+    assert _ids(s, "9900") == [ids["zoe"]]
+    assert _ids(s, "2233") == []
+    customers.delete_customer(s, ids["zoe"])
+    assert _ids(s, "fontaine") == []
+    assert _ids(s, "zo") == []
+
+
+def test_fresh_after_a_merge(book):
+    s, ids = book
+    with s.session() as session:
+        session.get(Customer, ids["dupond"]).merged_into_id = ids["jean"]
+    assert _ids(s, "dupond") == [ids["jean"]]  # only the survivor, by fuzzy match
+    assert _ids(s, "marc") == []
+
+
+def test_fresh_after_a_bulk_import(book):
+    s, _ = book
+    with s.session() as session:
+        conn = session.connection()
+        new_id = conn.execute(
+            insert(Customer).returning(Customer.id),
+            [
+                dict(
+                    first_name="Élodie",
+                    last_name="Gauthier",
+                    display_name="Élodie Gauthier",
+                    sort_name=sort_key("Élodie", "Gauthier"),
+                )
+            ],
+        ).scalar_one()
+        conn.execute(
+            insert(CustomerPhone),
+            [dict(customer_id=new_id, raw="06 77 88 99 00", e164="+33677889900", position=0)],
+        )
+        tracking.refresh_derived(conn, [new_id])
+    assert _ids(s, "gauthier elodie") == [new_id]
+    assert _ids(s, "8899") == [new_id]
+    assert _ids(s, "ga") == [new_id]
+
+
+def test_many_matches_are_ranked_without_reading_them_all(empty_store):
+    """Past the small-candidate threshold the ranked walk must agree with the rules."""
+    s = empty_store
+    rows = []
+    for i in range(search.SMALL_CANDIDATES + 60):
+        rows.append(("Marie", f"Lambert{i:03d}"))
+    with s.session() as session:
+        conn = session.connection()
+        ids = (
+            conn.execute(
+                insert(Customer).returning(Customer.id),
+                [
+                    dict(
+                        first_name=f, last_name=n, display_name=f"{f} {n}", sort_name=sort_key(f, n)
+                    )
+                    for f, n in rows
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        tracking.refresh_derived(conn, ids)
+    exact = _add(s, "Lambert", "Marie")  # 'lambert' exact as a first name
+    _visit(s, ids[7], "2026-05-01 10:00")
+    hits = search.search(s, "lambert", limit=5)
+    assert hits[0].id == exact and hits[0].match == "exact"
+    assert hits[1].id == ids[7] and hits[1].match == "prefix"
+    assert len(search.search(s, "marie", limit=1000)) == len(rows) + 1
+    assert search.search(s, "mar", limit=3)[0].id == ids[7]
+    assert len(search.search(s, "ambert", limit=20)) == 20
+
+
+def test_migration_rebuilds_the_index_for_an_existing_store(book):
+    """A store at revision 0001 (old single FTS table) finds everyone after upgrading."""
+    s, ids = book
+    cfg = migrate._config()
+    with s.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+        tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
+        assert "search_doc" not in tables and search_index.LEGACY_TABLE in tables
+    with s.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    assert _ids(s, "zoe") == [ids["zoe"]]
+    assert _ids(s, "zhangw") == [ids["zhang"]]
+    assert _ids(s, "7272") == [ids["jean"]]
+    assert _ids(s, "dupomt") == [ids["jean"]]
