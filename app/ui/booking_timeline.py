@@ -147,9 +147,7 @@ class BookingTimeline(QWidget):
         font.setBold(True)
         item.setFont(4, font)
         for col in (5, 8):
-            item.setTextAlignment(
-                col, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            )
+            item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if b["balance_minor"]:
             item.setForeground(8, QBrush(QColor("#c62828")))
         if b["status"] in ("cancelled",):
