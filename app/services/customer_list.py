@@ -31,7 +31,7 @@ SORT_COLUMNS: dict[str, str] = {
 }
 _NOT_NULL = frozenset({"name", "booking_count", "created"})
 # how many search hits a query may bring into the list (the search ranks them first)
-SEARCH_LIMIT = 2000
+SEARCH_LIMIT = 500
 _CHUNK = 500
 
 
@@ -144,6 +144,9 @@ def list_ids(
         hit_ids = [h.id for h in hits]
         if not hit_ids:
             return []
+        if sort is None and len(clauses) == (1 if flt.include_archived else 2):
+            # no filter beyond what the search applied already: keep its ranking as is
+            return hit_ids[::-1] if descending else hit_ids
         # the hits are few (bounded): pass them as a literal list of integers
         clauses.append(f"c.id IN ({','.join(str(int(i)) for i in hit_ids)})")
     direction = "DESC" if descending else "ASC"

@@ -65,6 +65,8 @@ class MainWindow(QMainWindow):
         self.bus = ChangeBus(self)
         self.undo_stack = QUndoStack(self)
         self.query = LatestQuery(self)
+        self.profile_query = LatestQuery(self)
+        self._total_stale = True
         self.conf = settings_svc.get_all(store)
         self.fmt = Formatter(self.conf["timezone"], self.conf["language"])
         self.customer_id: int | None = None
@@ -301,9 +303,14 @@ class MainWindow(QMainWindow):
         store = self.store
         include_archived = flt.include_archived
 
+        count = self._total_stale or include_archived != getattr(self, "_total_archived", False)
+        self._total_stale = False
+        self._total_archived = include_archived
+        descending = self.descending
+
         def work():
-            ids = customer_list.list_ids(store, flt, sort=sort, descending=self.descending)
-            total = customer_list.count_all(store, include_archived)
+            ids = customer_list.list_ids(store, flt, sort=sort, descending=descending)
+            total = customer_list.count_all(store, include_archived) if count else None
             return ids, total
 
         self.table.horizontalHeader().setSortIndicatorShown(sort is not None)
@@ -312,7 +319,8 @@ class MainWindow(QMainWindow):
 
     def _show_ids(self, result) -> None:
         ids, total = result
-        self.total = total
+        if total is not None:
+            self.total = total
         keep = self.customer_id
         self.model.set_ids(ids)
         row = self.model.row_of(keep) if keep is not None else -1
@@ -351,8 +359,17 @@ class MainWindow(QMainWindow):
 
     def _row_changed(self, current, _previous=None) -> None:
         cid = self.model.data(current, ID_ROLE) if current.isValid() else None
-        if cid != self.customer_id:
-            self.show_customer(cid)
+        if cid == self.customer_id:
+            return
+        if cid is None:
+            self.show_customer(None)
+            return
+        # read the profile off the UI thread: arrowing through the list never stalls
+        self.customer_id = cid
+        store = self.store
+        self.profile_query.submit(
+            lambda: customers.get_profile(store, cid), self._show_profile, self._show_error
+        )
 
     def refresh_choices(self) -> None:
         self.filter_bar.set_choices(customer_list.filter_choices(self.store))
@@ -361,12 +378,18 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ detail
 
     def show_customer(self, customer_id: int | None) -> None:
+        self.profile_query.cancel()
         self.customer_id = customer_id
         try:
-            self.profile = customers.get_profile(self.store, customer_id) if customer_id else None
+            profile = customers.get_profile(self.store, customer_id) if customer_id else None
         except ServiceError:
-            self.profile = None
-        p = self.profile
+            profile = None
+        self._show_profile(profile)
+
+    def _show_profile(self, profile: customers.CustomerProfile | None) -> None:
+        if profile is not None and profile.id != self.customer_id:
+            return
+        self.profile = p = profile
         self.profile_pane.show_profile(p)
         self.tags_pane.show_tags(p.tags if p else None)
         self.timeline.show_bookings(p.bookings if p else None)
@@ -386,6 +409,9 @@ class MainWindow(QMainWindow):
     def _on_changed(self, changes: Changes) -> None:
         """Refresh only the panes a write touched."""
         cid = changes.customer_id
+        self.profile_query.cancel()
+        if changes.list and cid is None:
+            self._total_stale = True
         if changes.settings:
             self.conf = settings_svc.get_all(self.store)
             self.fmt.timezone, self.fmt.locale = self.conf["timezone"], self.conf["language"]
@@ -453,6 +479,7 @@ class MainWindow(QMainWindow):
         def created() -> None:
             self.customer_id = dialog.created_id
             self.show_customer(dialog.created_id)
+            self._total_stale = True
             self.requery()
 
         dialog.accepted.connect(created)
@@ -480,6 +507,7 @@ class MainWindow(QMainWindow):
         except ServiceError as exc:
             self._show_error(str(exc))
             return
+        self._total_stale = True
         self.bus.emit(Changes(self.profile.id, profile=True, list=True))
 
     def new_booking(self) -> None:
@@ -491,6 +519,8 @@ class MainWindow(QMainWindow):
             result = dialog.result_
             if result is None:
                 return
+            if result.customer_created:
+                self._total_stale = True
             if result.customer_created or result.customer_id != self.customer_id:
                 self.customer_id = result.customer_id
                 self.show_customer(result.customer_id)
@@ -557,6 +587,7 @@ class MainWindow(QMainWindow):
             return demo.generate(store, customers=count, progress=progress, cancelled=cancelled)
 
         def done(_result) -> None:
+            self._total_stale = True
             self.refresh_choices()
             self.requery()
 
@@ -680,4 +711,5 @@ class MainWindow(QMainWindow):
             op.wait()
         self.save_layout()
         self.query.close()
+        self.profile_query.close()
         super().closeEvent(event)

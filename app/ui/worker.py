@@ -227,6 +227,10 @@ class LatestQuery(QObject):
         self._thread.submit(self._generation, fn)
         return self._generation
 
+    def cancel(self) -> None:
+        """Drop the answer to the pending query (a newer state is already on screen)."""
+        self._callbacks.clear()
+
     def close(self) -> None:
         self._callbacks.clear()
         self._thread.stop()
