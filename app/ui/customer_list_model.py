@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 
 from app.services import customer_list
 from app.services.store import Store
@@ -27,6 +27,14 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 BLOCK = 120
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_GREY = QColor("#888888")
+_COUNT_COL = [k for k, _ in COLUMNS].index("booking_count")
+_TIP_COLS = frozenset([k for k, _ in COLUMNS].index(k) for k in ("email", "tags"))
 CACHE_LIMIT = 5000
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -44,7 +52,7 @@ class CustomerListModel(QAbstractTableModel):
         self.timezone = timezone
         self.ids: list[int] = []
         self._row_of: dict[int, int] | None = None
-        self._cache: dict[int, customer_list.ListRow] = {}
+        self._cache: dict[int, tuple] = {}
         self.fetches = 0  # how many block reads the view caused (tests, benchmarks)
 
     # ---------------------------------------------------------------- content
@@ -72,7 +80,8 @@ class CustomerListModel(QAbstractTableModel):
         if row >= 0:
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
-    def _row(self, row: int) -> customer_list.ListRow | None:
+    def _row(self, row: int) -> tuple | None:
+        """The row's display strings (computed once per fetch) plus its archived flag."""
         cid = self.ids[row]
         found = self._cache.get(cid)
         if found is None:
@@ -80,10 +89,24 @@ class CustomerListModel(QAbstractTableModel):
                 self._cache.clear()
             start = max(0, row - BLOCK // 4)
             block = [i for i in self.ids[start : start + BLOCK] if i not in self._cache]
-            self._cache.update(customer_list.fetch_rows(self.store, block))
+            for rid, fetched in customer_list.fetch_rows(self.store, block).items():
+                self._cache[rid] = self._texts(fetched)
             self.fetches += 1
             found = self._cache.get(cid)
         return found
+
+    def _texts(self, r: customer_list.ListRow) -> tuple:
+        return (
+            r.display_name,
+            r.phone or "",
+            r.email or "",
+            r.language or "",
+            r.tags or "",
+            str(r.booking_count) if r.booking_count else "",
+            self._date(r.last_visit_at),
+            self._date(r.created_at),
+            r.archived,
+        )
 
     # ---------------------------------------------------------------- Qt model
 
@@ -94,57 +117,21 @@ class CustomerListModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
+        # called ~10 times per visible cell per paint: keep every path short
+        if role == _DISPLAY:
+            row = self._row(index.row())
+            return row[index.column()] if row is not None else None
         if role == ID_ROLE:
             return self.ids[index.row()]
-        if role not in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.TextAlignmentRole,
-            Qt.ItemDataRole.ForegroundRole,
-            Qt.ItemDataRole.FontRole,
-        ):
-            return None
-        key = COLUMNS[index.column()][0]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if key == "booking_count":
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return None
-        row = self._row(index.row())
-        if row is None:
-            return None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return QColor("#888888") if row.archived else None
-        if role == Qt.ItemDataRole.FontRole:
-            if key == "name" and row.archived:
-                font = QFont()
-                font.setItalic(True)
-                return font
-            return None
-        value = self._display(row, key)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return value if key in ("tags", "email") and value else None
-        return value
-
-    def _display(self, row: customer_list.ListRow, key: str) -> str:
-        if key == "name":
-            return row.display_name
-        if key == "phone":
-            return row.phone or ""
-        if key == "email":
-            return row.email or ""
-        if key == "language":
-            return row.language or ""
-        if key == "tags":
-            return row.tags or ""
-        if key == "booking_count":
-            return str(row.booking_count) if row.booking_count else ""
-        if key == "last_visit":
-            return self._date(row.last_visit_at)
-        if key == "created":
-            return self._date(row.created_at)
-        return ""
+        if role == _ALIGN:
+            return _RIGHT if index.column() == _COUNT_COL else None
+        if role == _FOREGROUND:
+            row = self._row(index.row())
+            return _GREY if row is not None and row[-1] else None
+        if role == _TOOLTIP and index.column() in _TIP_COLS:
+            row = self._row(index.row())
+            return (row[index.column()] or None) if row is not None else None
+        return None
 
     def _date(self, value: dt.datetime | None) -> str:
         return to_local(value, self.timezone).date().isoformat() if value else ""

@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.query = LatestQuery(self)
         self.profile_query = LatestQuery(self)
         self._total_stale = True
+        self._lists: dict = {}
         self.conf = settings_svc.get_all(store)
         self.fmt = Formatter(self.conf["timezone"], self.conf["language"])
         self.customer_id: int | None = None
@@ -303,6 +304,14 @@ class MainWindow(QMainWindow):
         store = self.store
         include_archived = flt.include_archived
 
+        key = (flt, sort, self.descending)
+        cached = None if flt.query.strip() or self._total_stale else self._lists.get(key)
+        if cached is not None:
+            # clearing the search box shows the full list again at once
+            self.query.cancel()
+            self.table.horizontalHeader().setSortIndicatorShown(sort is not None)
+            self._show_ids((cached, None))
+            return
         count = self._total_stale or include_archived != getattr(self, "_total_archived", False)
         self._total_stale = False
         self._total_archived = include_archived
@@ -311,14 +320,19 @@ class MainWindow(QMainWindow):
         def work():
             ids = customer_list.list_ids(store, flt, sort=sort, descending=descending)
             total = customer_list.count_all(store, include_archived) if count else None
-            return ids, total
+            return ids, total, key
 
         self.table.horizontalHeader().setSortIndicatorShown(sort is not None)
         self.count_label.setText(self.tr("Searching…"))
         self.query.submit(work, self._show_ids, self._show_error)
 
     def _show_ids(self, result) -> None:
-        ids, total = result
+        ids, total, *key = result
+        if key and not key[0][0].query.strip():
+            # unfiltered-by-text lists are kept (ids only) until the next write
+            if len(self._lists) > 8:
+                self._lists.clear()
+            self._lists[key[0]] = ids
         if total is not None:
             self.total = total
         keep = self.customer_id
@@ -410,12 +424,14 @@ class MainWindow(QMainWindow):
         """Refresh only the panes a write touched."""
         cid = changes.customer_id
         self.profile_query.cancel()
+        self._lists.clear()
         if changes.list and cid is None:
             self._total_stale = True
         if changes.settings:
             self.conf = settings_svc.get_all(self.store)
             self.fmt.timezone, self.fmt.locale = self.conf["timezone"], self.conf["language"]
             self.model.timezone = self.conf["timezone"]
+            self.model.set_ids(self.model.ids)
             self.show_customer(self.customer_id)
             self.table.viewport().update()
             return
