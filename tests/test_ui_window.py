@@ -162,7 +162,7 @@ def test_add_an_alert_note_and_pin_it(qtbot, window):
     assert "Allergic to hazelnuts" in window.profile_pane.alert_text.text()
     assert pane.select_note("Allergic to hazelnuts")
     qtbot.mouseClick(pane.pin_button, Qt.MouseButton.LeftButton)
-    assert any(t.startswith("⚠ 📌 Allergic to hazelnuts") for t in pane.texts())
+    assert any(t.startswith("⚠ ★ Allergic to hazelnuts") for t in pane.texts())
     window.undo_stack.undo()  # unpin
     assert any(t.startswith("⚠ Allergic to hazelnuts") for t in pane.texts())
     window.undo_stack.undo()  # the note goes away, and the banner with it if it was alone
@@ -184,7 +184,7 @@ def test_create_a_booking_from_the_window(qtbot, window):
     rows = window.timeline.rows_text()
     assert ["Upcoming"] in rows
     booked = [r for r in rows if len(r) > 1 and r[1] == "Farbe & Schnitt"]
-    assert booked and booked[0][4] == "confirmed" and "85.00" in booked[0][5]
+    assert booked and booked[0][2] == "confirmed" and "85.00" in booked[0][3]
 
 
 def test_booking_for_a_new_contact_creates_the_profile(qtbot, window):

@@ -57,20 +57,20 @@ class BookingTimeline(QWidget):
             [
                 self.tr("When"),
                 self.tr("Room / service"),
-                self.tr("Staff"),
-                self.tr("Location"),
                 self.tr("Status"),
                 self.tr("Price"),
-                self.tr("Channel"),
-                self.tr("Payments"),
                 self.tr("Due"),
+                self.tr("Payments"),
+                self.tr("Staff"),
+                self.tr("Location"),
+                self.tr("Channel"),
             ]
         )
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((180, 130, 70, 90, 90, 80, 90, 120, 70)):
+        for col, width in enumerate((150, 120, 85, 75, 70, 130, 70, 85, 80)):
             self.tree.setColumnWidth(col, width)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
@@ -122,7 +122,7 @@ class BookingTimeline(QWidget):
             what = f"{b['room']} · {b['service']}"
         when = self.fmt.when(b["start_at"])
         if b["end_at"] and b["kind"] == "stay":
-            when = f"{self.fmt.day(b['start_at'])} → {self.fmt.day(b['end_at'])}"
+            when = f"{self.fmt.day(b['start_at'])} → {self.fmt.day(b['end_at'])[5:]}"
         paid = ", ".join(
             f"{self.fmt.money(p['amount_minor'], p['currency'])} {p['method']}"
             for p in b["payments"]
@@ -131,25 +131,25 @@ class BookingTimeline(QWidget):
             [
                 when,
                 what,
-                b["staff"] or "",
-                b["location"] or "",
                 self.tr(b["status"]),
                 self.fmt.money(b["price_minor"], b["currency"]),
-                b["channel"] or "",
-                paid,
                 self.fmt.money(b["balance_minor"], b["currency"]) if b["balance_minor"] else "",
+                paid,
+                b["staff"] or "",
+                b["location"] or "",
+                b["channel"] or "",
             ]
         )
         item.setData(0, BOOKING_ID_ROLE, b["id"])
         colour = QColor(STATUS_COLOURS.get(b["status"], "#000000"))
-        item.setForeground(4, QBrush(colour))
-        font = item.font(4)
+        item.setForeground(2, QBrush(colour))
+        font = item.font(2)
         font.setBold(True)
-        item.setFont(4, font)
-        for col in (5, 8):
+        item.setFont(2, font)
+        for col in (3, 4):
             item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if b["balance_minor"]:
-            item.setForeground(8, QBrush(QColor("#c62828")))
+            item.setForeground(4, QBrush(QColor("#c62828")))
         if b["status"] in ("cancelled",):
             for col in range(item.columnCount()):
                 font = item.font(col)

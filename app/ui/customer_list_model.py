@@ -19,9 +19,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
     ("phone", "Phone"),
     ("email", "Email"),
-    ("language", "Language"),
+    ("language", "Lang."),
     ("tags", "Tags"),
-    ("booking_count", "Bookings"),
+    ("booking_count", "Visits"),
     ("last_visit", "Last booking"),
     ("created", "Created"),
 )

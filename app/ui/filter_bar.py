@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -31,9 +32,16 @@ class FilterBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("filterBar")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        # two short rows, so the list side can be narrow and the profile wide
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(4)
+        layout = QHBoxLayout()
         layout.setSpacing(6)
+        second = QHBoxLayout()
+        second.setSpacing(6)
+        outer.addLayout(layout)
+        outer.addLayout(second)
 
         self.tags_button = QToolButton(objectName="tagFilter")
         self.tags_button.setText(self.tr("Tags"))
@@ -63,13 +71,14 @@ class FilterBar(QWidget):
         layout.addWidget(self.language)
         layout.addWidget(self.consent)
         layout.addWidget(self.location)
-        layout.addWidget(QLabel(self.tr("First contact")))
-        layout.addWidget(self.since)
-        layout.addWidget(QLabel("–"))
-        layout.addWidget(self.until)
-        layout.addWidget(self.upcoming)
         layout.addStretch(1)
-        layout.addWidget(self.clear_button)
+        second.addWidget(QLabel(self.tr("First contact")))
+        second.addWidget(self.since)
+        second.addWidget(QLabel("–"))
+        second.addWidget(self.until)
+        second.addWidget(self.upcoming)
+        second.addStretch(1)
+        second.addWidget(self.clear_button)
 
         for combo in (self.language, self.consent, self.location):
             combo.currentIndexChanged.connect(self._emit)

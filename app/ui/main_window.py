@@ -46,7 +46,7 @@ from app.ui.settings_dialog import open_settings_dialog
 from app.ui.tags_pane import TagsPane
 from app.ui.worker import LatestQuery, run_in_background
 
-COLUMN_WIDTHS = (170, 140, 200, 70, 140, 70, 95, 95)
+COLUMN_WIDTHS = (140, 140, 165, 48, 110, 40, 84, 84)
 MENUS = ("File", "Edit", "Customers", "Bookings", "Tools", "Help")
 
 
@@ -486,7 +486,9 @@ class MainWindow(QMainWindow):
         row = self.model.row_of(customer_id)
         if row >= 0:
             self.table.setCurrentIndex(self.model.index(row, 0))
-            self.table.scrollTo(self.model.index(row, 0))
+            self.table.scrollTo(
+                self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtCenter
+            )
         self.show_customer(customer_id)
 
     def new_customer(self) -> None:

@@ -87,7 +87,7 @@ class NotesPane(QWidget):
                 n["id"], customer_id or 0, n["body"], n["author"], n["pinned"], n["alert"],
                 n["created_at"], n["updated_at"],
             )  # fmt: skip
-            marks = ("⚠ " if n["alert"] else "") + ("📌 " if n["pinned"] else "")
+            marks = ("⚠ " if n["alert"] else "") + ("★ " if n["pinned"] else "")
             meta = " · ".join(x for x in (n["author"], self.fmt.when(n["created_at"])) if x)
             item = QListWidgetItem(f"{marks}{n['body']}\n{meta}")
             item.setData(NOTE_ROLE, info)

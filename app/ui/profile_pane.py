@@ -171,7 +171,7 @@ class ProfilePane(QWidget):
             "<br>".join(f"⚠ <b>{esc(n['body'])}</b>" for n in alerts) if alerts else ""
         )
         self.pinned.setVisible(bool(pinned))
-        self.pinned_text.setText("<br>".join(f"📌 {esc(n['body'])}" for n in pinned))
+        self.pinned_text.setText("<br>".join(f"★ {esc(n['body'])}" for n in pinned))
 
     def _details(self, p: CustomerProfile) -> None:
         links = [f'<a href="tel:{esc(ph.e164)}">{esc(ph.international)}</a>' for ph in p.phones] + [
