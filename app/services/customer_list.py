@@ -30,6 +30,13 @@ SORT_COLUMNS: dict[str, str] = {
     "created": "c.created_at",
 }
 _NOT_NULL = frozenset({"name", "booking_count", "created"})
+# sort keys whose column has its own index: the unfiltered list walks it (no sort step)
+_INDEXED = {
+    "name": "sort_name",
+    "booking_count": "booking_count",
+    "created": "created_at",
+    "last_visit": "last_visit_at",
+}
 # how many search hits a query may bring into the list (the search ranks them first)
 SEARCH_LIMIT = 500
 _CHUNK = 500
@@ -150,6 +157,10 @@ def list_ids(
         # the hits are few (bounded): pass them as a literal list of integers
         clauses.append(f"c.id IN ({','.join(str(int(i)) for i in hit_ids)})")
     direction = "DESC" if descending else "ASC"
+    if hit_ids is None and len(clauses) == (1 if flt.include_archived else 2):
+        fast = _unfiltered_by_index(store, sort or "name", direction, flt.include_archived)
+        if fast is not None:
+            return fast
     if sort is None and hit_ids is not None:
         order = ""
     else:
@@ -166,6 +177,37 @@ def list_ids(
         ids = [i for i in hit_ids if i in kept]
         if descending:
             ids.reverse()
+    return ids
+
+
+def _unfiltered_by_index(
+    store: Store, sort: str, direction: str, include_archived: bool
+) -> list[int] | None:
+    """The whole list in index order, hidden customers dropped in Python.
+
+    With a WHERE on archived/merged, SQLite reads all 100k rows and sorts them (~2 s on a
+    busy 2-core machine); walking the sort column's index is a fraction of that, and the
+    hidden customers are few.
+    """
+    column = _INDEXED.get(sort)
+    if column is None:
+        return None
+    hidden_sql = "SELECT id FROM customer WHERE merged_into_id IS NOT NULL"
+    if not include_archived:
+        hidden_sql += " OR archived_at IS NOT NULL"
+    with store.reader() as s:
+        hidden = {r[0] for r in s.execute(text(hidden_sql))}
+        if sort in _NOT_NULL:
+            parts = [f"SELECT id FROM customer ORDER BY {column} {direction}, id {direction}"]
+        else:
+            parts = [
+                f"SELECT id FROM customer WHERE {column} IS NOT NULL"
+                f" ORDER BY {column} {direction}, id {direction}",
+                f"SELECT id FROM customer WHERE {column} IS NULL ORDER BY id {direction}",
+            ]
+        ids: list[int] = []
+        for sql in parts:
+            ids.extend(r[0] for r in s.execute(text(sql)) if r[0] not in hidden)
     return ids
 
 
