@@ -1,76 +1,69 @@
-"""Starting the window: unlock (or create) the store, then show the main window."""
+"""Starting the window: unlock (or create) the store, then show the main window.
+
+``REGULARS_PASSPHRASE`` (scripts, tests) opens the store without any dialog; a fresh data
+directory with it set is created straight away and the recovery kit shown once in the window.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from app import APP_NAME
-from app.services import datadir, demo, vault
+from app.services import datadir, vault
 from app.services.store import Store, StoreError, create_store, open_store
+
+DEMO_CUSTOMERS = 2000
 
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("launch", text)
 
 
-def _ask_passphrase(prompt: str) -> str | None:
-    text, ok = QInputDialog.getText(None, APP_NAME, prompt, QLineEdit.EchoMode.Password)
-    return text if ok and text else None
-
-
-def _unlock(directory) -> Store | None:
+def unlock_without_asking(directory: Path) -> tuple[Store | None, str, str]:
+    """(store, how, why not): REGULARS_PASSPHRASE, then the OS keyring; no dialogs."""
     env = os.environ.get("REGULARS_PASSPHRASE")
-    recovery = None
-    message = tr("Passphrase for the customer store:")
-    for _attempt in range(5):
-        try:
-            if recovery:
-                key = vault.unlock(directory, recovery_key=recovery)
-            elif env is not None:
-                key = vault.unlock(directory, passphrase=env)
-                env = None
-            else:
-                try:
-                    key = vault.unlock(directory)
-                except vault.NoUnlockMethodError:
-                    pw = _ask_passphrase(message)
-                    if pw is None:
-                        return None
-                    key = vault.unlock(directory, passphrase=pw)
-            return open_store(directory, key)
-        except vault.WrongSecretError:
-            message = tr("Wrong passphrase. Try again:")
-        except (vault.VaultError, StoreError) as exc:
-            QMessageBox.critical(None, APP_NAME, str(exc))
-            return None
-    return None
+    try:
+        if env is not None:
+            return open_store(directory, vault.unlock(directory, passphrase=env)), "passphrase", ""
+        return open_store(directory, vault.unlock(directory)), "keyring", ""
+    except vault.NoUnlockMethodError:
+        return None, "", ""
+    except vault.WrongSecretError as exc:
+        return None, "", str(exc)
+    except (vault.VaultError, StoreError) as exc:
+        return None, "", str(exc)
 
 
-def _create(directory, with_demo: bool) -> Store | None:
-    has_keyring, _why = vault.keyring_status()
+def _unlock(directory: Path) -> tuple[Store | None, str]:
+    store, how, why = unlock_without_asking(directory)
+    if store is not None:
+        return store, how
+    from app.ui.unlock_dialog import UnlockDialog
+
+    dialog = UnlockDialog(directory, reason=why)
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.store is None:
+        return None, ""
+    return dialog.store, "recovery" if dialog.use_recovery.isChecked() else "passphrase"
+
+
+def _create(directory: Path, with_demo: bool) -> tuple[Store | None, bool, str]:
+    """(store, fill with demo data?, recovery kit text still to show)."""
     passphrase = os.environ.get("REGULARS_PASSPHRASE")
-    if not has_keyring and not passphrase:
-        passphrase = _ask_passphrase(
-            tr("No OS keyring here. Choose a passphrase to protect the customer store:")
-        )
-        if passphrase is None:
-            return None
-    store, kit = create_store(directory, passphrase=passphrase, use_keyring=has_keyring)
-    QMessageBox.information(
-        None,
-        tr("Recovery kit"),
-        tr("Keep this recovery key safe; it opens the store and every backup:")
-        + "\n\n"
-        + kit.identity,
-    )
-    if with_demo:
-        demo.generate(store, customers=2000)
-    return store
+    if passphrase:
+        has_keyring, _why = vault.keyring_status()
+        store, kit = create_store(directory, passphrase=passphrase, use_keyring=has_keyring)
+        return store, with_demo, kit.text()
+    from app.ui.setup_dialog import SetupDialog
+
+    wizard = SetupDialog(directory, offer_demo=with_demo)
+    wizard.exec()
+    return wizard.store, wizard.store is not None and wizard.want_demo, ""
 
 
 def run_window(args: argparse.Namespace) -> int:
@@ -78,17 +71,32 @@ def run_window(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
+    app.setDesktopFileName("regulars")
     directory = datadir.resolve(getattr(args, "data_dir", None))
-    if datadir.store_exists(directory):
-        store = _unlock(directory)
-    else:
-        store = _create(directory, with_demo=getattr(args, "demo", False))
+    kit_text = ""
+    want_demo = False
+    try:
+        if datadir.store_exists(directory):
+            store, how = _unlock(directory)
+        else:
+            store, want_demo, kit_text = _create(directory, getattr(args, "demo", False))
+            how = "created"
+    except (StoreError, vault.VaultError, OSError) as exc:
+        QMessageBox.critical(None, APP_NAME, str(exc))
+        return 1
     if store is None:
         return 1
     from app.ui.main_window import MainWindow
 
-    window = MainWindow(store)
+    window = MainWindow(store, unlocked_by=how)
     window.show()
+    if kit_text:
+        from app.ui.setup_dialog import RecoveryKitDialog
+
+        kit_dialog = RecoveryKitDialog(kit_text, window)
+        QTimer.singleShot(0, kit_dialog.open)
+    if want_demo:
+        QTimer.singleShot(0, lambda: window.generate_demo(DEMO_CUSTOMERS))
     code = app.exec()
     store.close()
     return code

@@ -154,3 +154,97 @@ def run_in_background(
         on_error=on_error,
         with_progress=with_progress,
     ).start()
+
+
+class _LatestThread(QThread):
+    """Runs the newest queued call; calls queued behind a newer one are dropped."""
+
+    result = Signal(int, object)
+    error = Signal(int, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cond = threading.Condition()
+        self._pending: tuple[int, Callable[[], Any]] | None = None
+        self._stopping = False
+
+    def submit(self, generation: int, fn: Callable[[], Any]) -> None:
+        with self._cond:
+            self._pending = (generation, fn)
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self.wait()
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                generation, fn = self._pending
+                self._pending = None
+            try:
+                value = fn()
+            except ServiceError as exc:
+                self.error.emit(generation, str(exc))
+            except Exception as exc:  # a bug: report it instead of killing the thread
+                self.error.emit(generation, f"{type(exc).__name__}: {exc}")
+            else:
+                self.result.emit(generation, value)
+
+
+class LatestQuery(QObject):
+    """One reader thread for queries where only the newest answer matters (search as you
+    type, list filters): a keystroke supersedes the query still waiting, and answers to
+    superseded queries are never delivered. ``fn`` must only read."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._generation = 0
+        self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[str], None] | None]] = {}
+        self._thread = _LatestThread()
+        self._thread.result.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._thread.error.connect(self._fail, Qt.ConnectionType.QueuedConnection)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._callbacks)
+
+    def submit(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[str], None] | None = None,
+    ) -> int:
+        self._generation += 1
+        self._callbacks = {self._generation: (on_done, on_error)}
+        self._thread.submit(self._generation, fn)
+        return self._generation
+
+    def cancel(self) -> None:
+        """Drop the answer to the pending query (a newer state is already on screen)."""
+        self._callbacks.clear()
+
+    def close(self) -> None:
+        self._callbacks.clear()
+        self._thread.stop()
+
+    def _deliver(self, generation: int, value: Any) -> None:
+        callbacks = self._callbacks.pop(generation, None)
+        if callbacks is not None:
+            callbacks[0](value)
+
+    def _fail(self, generation: int, message: str) -> None:
+        callbacks = self._callbacks.pop(generation, None)
+        if callbacks is None:
+            return
+        if callbacks[1] is not None:
+            callbacks[1](message)
+        else:
+            QMessageBox.warning(None, self.tr("Regulars"), message)
