@@ -13,6 +13,7 @@ import pyrage
 import pytest
 from pyrage import x25519
 
+from app.models import migrate
 from app.services import backup, customers, notes, restore, vault
 from app.services import backup_format as fmt
 from app.services.customers import CustomerInput
@@ -243,7 +244,11 @@ def _bad_inputs(good: Path, kit: Path, tmp: Path) -> dict[str, tuple[Path, dict,
         good,
         newer,
         kit,
-        lambda p: p.replace(b'"schema_revision": "0001"', b'"schema_revision": "9999_future"', 1),
+        lambda p: p.replace(
+            f'"schema_revision": "{migrate.head_revision()}"'.encode(),
+            b'"schema_revision": "9999_future"',
+            1,
+        ),
     )
     cases["newer schema"] = (newer, {}, backup.NewerBackupError, "newer Regulars")
     wrong_kit = x25519.Identity.generate()

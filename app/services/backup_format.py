@@ -96,30 +96,28 @@ def _literal(value: Any, _type: Any = type, _str: Any = str) -> str:
 # so values are formatted here in Python rather than by SQLite
 
 
-def _tables(cur: Any) -> tuple[list[tuple[str, str]], list[str], str | None]:
-    """(name, create sql) of plain tables; index/trigger/view DDL; the FTS table's DDL."""
+def _tables(cur: Any) -> tuple[list[tuple[str, str]], list[str]]:
+    """(name, create sql) of the data tables; their index/trigger/view DDL."""
     tables: list[tuple[str, str]] = []
     later: list[str] = []
-    fts_sql = None
     rows = cur.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
     ).fetchall()
-    for kind, name, sql in rows:
-        if name == search_index.TABLE:
-            fts_sql = sql
-        elif search_index.is_search_index_table(name) or name.startswith("sqlite_"):
+    for kind, name, table, sql in rows:
+        # the search index is derived data: restore rebuilds it from the customer tables
+        if search_index.is_search_index_table(table) or name.startswith("sqlite_"):
             continue
         elif kind == "table":
             tables.append((name, sql))
         else:
             later.append(sql)
-    return tables, later, fts_sql
+    return tables, later
 
 
 def count_rows(cur: Any) -> int:
     """Rows a dump of this database will write (for progress), read in the caller's snapshot."""
-    tables, _later, fts_sql = _tables(cur)
-    names = [t for t, _ in tables] + ([search_index.TABLE] if fts_sql else [])
+    tables, _later = _tables(cur)
+    names = [t for t, _ in tables]
     return sum(cur.execute(f"SELECT count(*) FROM {_q(n)}").fetchone()[0] for n in names)
 
 
@@ -138,10 +136,8 @@ def dump(
     size = 0
     counts: dict[str, int] = {}
     rows_done = 0
-    tables, later, fts_sql = _tables(cur)
+    tables, later = _tables(cur)
     head = {"format": FORMAT, "format_version": FORMAT_VERSION, **header}
-    if fts_sql:
-        head["search_index"] = {"table": search_index.TABLE, "create_sql": fts_sql}
 
     def out(text: str) -> bytes:
         nonlocal size
@@ -155,13 +151,10 @@ def dump(
         + json.dumps(head, ensure_ascii=False, sort_keys=True)
         + "\n-- A Regulars customer-book backup: plain SQL. Load it with\n"
         "--   sqlite3 restored.db < backup.sql\n"
-        f"-- ({SEARCH_ROWS_TABLE} holds the search index's text; Regulars rebuilds the "
-        "index from it.)\nPRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n"
+        "-- (The search index is derived data, not included; Regulars rebuilds it on restore.)"
+        "\nPRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n"
     )
     sources = [(name, sql, name) for name, sql in tables]
-    if fts_sql:
-        create = f"CREATE TABLE {SEARCH_ROWS_TABLE} (id INTEGER PRIMARY KEY, names, phones, emails)"
-        sources.append((SEARCH_ROWS_TABLE, create, search_index.TABLE))
     for name, sql, source in sources:
         yield out(sql + ";\n")
         columns = ["rowid", "names", "phones", "emails"] if source != name else ["*"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from app.models import (
     Booking,
@@ -52,7 +52,7 @@ from app.services.import_mapping import (
 from app.services.import_readers import ImportFileError, TableSource, open_table
 from app.services.import_rows import PROFILE_VALUES, CleanRow, Problem, RowCleaner, Settings
 from app.services.normalize import display_name, format_phone, sort_key
-from app.services.search_text import email_document, name_document, phone_document
+from app.services.search_text import build_row
 from app.services.store import Store
 
 __all__ = [
@@ -1006,13 +1006,7 @@ class _Run:
             if row["address"] != row["address"].lower():
                 self.mixed_case_emails.setdefault(row["address"].lower(), row["customer_id"])
         if new_rows:
-            conn.execute(
-                text(
-                    f"INSERT INTO {search_index.TABLE}(rowid, names, phones, emails) "
-                    "VALUES (:id, :n, :p, :e)"
-                ),
-                [r.pop("_search") for r in new_rows],
-            )
+            search_index.replace_rows(conn, [r.pop("_search") for r in new_rows], fresh=True)
         # customers that existed before this chunk: the shared refresh, as every writer uses
         tracking.refresh_derived(conn, touched)
 
@@ -1049,12 +1043,16 @@ class _Run:
             row["primary_phone"] = format_phone(cid_phones[0]) if cid_phones else None
             row["primary_email"] = cid_emails[0] if cid_emails else None
             row["tag_names"] = ", ".join(sorted(tags.get(cid, []))) or None
-            row["_search"] = {
-                "id": cid,
-                "n": name_document(row["first_name"], row["last_name"], row["display_name"]),
-                "p": phone_document(cid_phones),
-                "e": email_document(cid_emails),
-            }
+            row["_search"] = build_row(
+                cid,
+                first=row["first_name"],
+                last=row["last_name"],
+                display=row["display_name"],
+                e164s=cid_phones,
+                emails=cid_emails,
+                last_visit_at=row["last_visit_at"],
+                archived=False,
+            )
 
     def _current(self, cid: int, name: str) -> Any:
         return _jsonable(

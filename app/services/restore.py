@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.models import search_index
 from app.services import backup, datadir, vault
 from app.services import backup_format as fmt
 from app.services.backup import BackupError, Cancelled, Progress
@@ -134,7 +135,14 @@ def prepare_restore(
             store = open_store(work, vault.unlock(work, recovery_key=kit.identity))
         except (StoreError, vault.VaultError) as exc:
             raise BackupError(f"the restored store does not open: {exc}") from None
-        store.close()
+        try:
+            # backups carry no search index (derived data): build it for the new store
+            with store.engine.begin() as sa_conn:
+                for statement in search_index.SCHEMA_SQL:
+                    sa_conn.exec_driver_sql(statement)
+                search_index.rebuild(sa_conn)
+        finally:
+            store.close()
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
