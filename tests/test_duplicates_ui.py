@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QListView, QPushButton, QRadioButton
+from PySide6.QtWidgets import QLabel, QListView, QListWidget, QPushButton, QRadioButton
 
-from app.services import customers, duplicates
+from app.services import customers, duplicates, merging
 from app.services.customers import CustomerInput
 from app.services.store import Store
 from app.ui.duplicates_review import (
     MergeReview,
     open_duplicates_dialog,
     open_merge_review,
+    open_merges_dialog,
     possible_duplicates_widget,
 )
 
@@ -91,3 +92,32 @@ def test_profile_hint_shows_possible_duplicate_and_opens_review(qtbot, empty_sto
     ).id
     widget.set_customer(lonely)
     assert not widget.isVisible()
+
+
+def test_past_merges_can_be_undone_latest_first(qtbot, empty_store) -> None:
+    a, b = _pair(empty_store)
+    c = customers.add_customer(
+        empty_store, CustomerInput(first_name="Jean Pierre", last_name="Dupont")
+    ).id
+    first = merging.merge(empty_store, a, [b])
+    second = merging.merge(empty_store, a, [c])
+    dialog = open_merges_dialog(None, empty_store)
+    qtbot.addWidget(dialog)
+    items = dialog.findChild(QListWidget, "mergesList")
+    assert items.count() == 2
+    assert f"merge {second.merge_id}: #{c} Jean Pierre Dupont into #{a} Jean-Pierre DUPONT" in (
+        items.item(0).text()
+    )
+    undo = dialog.findChild(QPushButton, "undoSelectedMergeButton")
+    items.setCurrentRow(1)  # the older one first: refused, with the reason
+    qtbot.mouseClick(undo, Qt.MouseButton.LeftButton)
+    status = dialog.findChild(QLabel, "mergesStatus")
+    assert f"undo the later merge {second.merge_id} first" in status.text()
+    items.setCurrentRow(0)
+    qtbot.mouseClick(undo, Qt.MouseButton.LeftButton)
+    assert f"Merge {second.merge_id} undone" in status.text()
+    assert items.count() == 1
+    qtbot.mouseClick(undo, Qt.MouseButton.LeftButton)
+    assert items.count() == 0
+    assert customers.get_profile(empty_store, b).merged_into_id is None
+    assert first.merge_id != second.merge_id

@@ -461,7 +461,7 @@ def _load_people(conn: Connection, ids: Iterable[int] | None = None) -> dict[int
     sql = conn.exec_driver_sql
     rows = sql(
         "SELECT id, first_name, last_name, display_name, sort_name, birthday, postcode, street "
-        "FROM customer WHERE merged_into_id IS NULL AND archived_at IS NULL" + cust_where,
+        "FROM customer WHERE +merged_into_id IS NULL AND archived_at IS NULL" + cust_where,
         params,
     ).all()
     phones: dict[int, list[str]] = defaultdict(list)
@@ -794,7 +794,7 @@ def _sql_commonness(conn: Connection) -> Commonness:
         return sql(
             "SELECT count(DISTINCT p.customer_id) FROM customer_phone p "
             "JOIN customer c ON c.id = p.customer_id "
-            "WHERE p.e164 = ? AND +c.merged_into_id IS NULL",
+            "WHERE p.e164 = ? AND +c.merged_into_id IS NULL AND c.archived_at IS NULL",
             (e164,),
         ).scalar_one()
 
@@ -804,7 +804,7 @@ def _sql_commonness(conn: Connection) -> Commonness:
             sql(
                 "SELECT count(DISTINCT e.customer_id) FROM customer_email e "
                 "JOIN customer c ON c.id = e.customer_id "
-                "WHERE e.address IN (?, ?) AND +c.merged_into_id IS NULL",
+                "WHERE e.address IN (?, ?) AND +c.merged_into_id IS NULL AND c.archived_at IS NULL",
                 (key, key.lower()),
             ).scalar_one()
             or 1
@@ -812,7 +812,8 @@ def _sql_commonness(conn: Connection) -> Commonness:
 
     def name(sort_name: str) -> int:
         return sql(
-            "SELECT count(*) FROM customer WHERE sort_name = ? AND +merged_into_id IS NULL",
+            "SELECT count(*) FROM customer "
+            "WHERE sort_name = ? AND +merged_into_id IS NULL AND archived_at IS NULL",
             (sort_name,),
         ).scalar_one()
 

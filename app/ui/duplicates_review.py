@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPushButton,
     QRadioButton,
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from app.services import customers, duplicates, merging
 from app.services.customers import CustomerProfile
+from app.services.errors import ServiceError
 from app.services.store import Store
 from app.ui.worker import run_in_background
 
@@ -219,12 +222,19 @@ class MergeReview(QWidget):
         self.merge_button.setEnabled(False)
         self.not_same_button.setEnabled(False)
 
+    def _refused(self, exc: ServiceError) -> None:
+        QMessageBox.warning(self, self.tr("Duplicates"), str(exc))
+
     def do_merge(self) -> None:
         keep = self.survivor()
         others = [cid for cid in self.included() if cid != keep]
         if keep not in self.included() or not others:
             return
-        outcome = merging.merge(self.store, keep, others, choices=self.choices())
+        try:
+            outcome = merging.merge(self.store, keep, others, choices=self.choices())
+        except ServiceError as exc:  # merged or erased elsewhere since the scan
+            self._refused(exc)
+            return
         self.last_merge_id = outcome.merge_id
         self._done(self.tr("Merged into #{0} (merge {1}).").format(keep, outcome.merge_id))
         self.undo_button.show()
@@ -232,16 +242,24 @@ class MergeReview(QWidget):
 
     def do_not_same(self) -> None:
         ids = self.included()
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                duplicates.mark_not_duplicates(self.store, a, b)
+        try:
+            for i, a in enumerate(ids):
+                for b in ids[i + 1 :]:
+                    duplicates.mark_not_duplicates(self.store, a, b)
+        except ServiceError as exc:
+            self._refused(exc)
+            return
         self._done(self.tr("Noted: these are different people; they will not be suggested again."))
         self.separated.emit(ids)
 
     def do_undo(self) -> None:
         if self.last_merge_id is None:
             return
-        merging.unmerge(self.store, self.last_merge_id)
+        try:
+            merging.unmerge(self.store, self.last_merge_id)
+        except ServiceError as exc:  # a later merge must be undone first
+            self._refused(exc)
+            return
         self.status.setText(self.tr("Merge undone: every profile is back as it was."))
         self.undo_button.hide()
         self.undone.emit(self.last_merge_id)
@@ -296,7 +314,11 @@ class DuplicatesDialog(QDialog):
         self.rescan_button = QPushButton(self.tr("Scan again"))
         self.rescan_button.setObjectName("rescanButton")
         self.rescan_button.clicked.connect(self.scan)
+        self.merges_button = QPushButton(self.tr("Past merges…"))
+        self.merges_button.setObjectName("pastMergesButton")
+        self.merges_button.clicked.connect(lambda: open_merges_dialog(self, self.store))
         top.addWidget(self.summary, 1)
+        top.addWidget(self.merges_button)
         top.addWidget(self.rescan_button)
         layout.addLayout(top)
         self.splitter = QSplitter()
@@ -381,6 +403,77 @@ class DuplicatesDialog(QDialog):
             row = self.model.groups.index(group)
             group.names = {i: f"✓ {n}" for i, n in group.names.items()}
             self.model.dataChanged.emit(self.model.index(row), self.model.index(row))
+
+
+class MergesDialog(QDialog):
+    """Past merges, newest first; any of them can be undone (later ones first)."""
+
+    def __init__(self, store: Store, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mergesDialog")
+        self.setWindowTitle(self.tr("Past merges"))
+        self.store = store
+        layout = QVBoxLayout(self)
+        self.list = QListWidget()
+        self.list.setObjectName("mergesList")
+        layout.addWidget(self.list, 1)
+        self.status = QLabel()
+        self.status.setObjectName("mergesStatus")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.undo_button = buttons.addButton(
+            self.tr("Undo merge"), QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.undo_button.setObjectName("undoSelectedMergeButton")
+        self.undo_button.clicked.connect(self.undo_selected)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(640, 380)
+        self.reload()
+
+    def reload(self) -> None:
+        # a short list (at most 200 merges): an item widget is fine here
+        self.list.clear()
+        for m in merging.list_merges(self.store):
+            names = ", ".join(f"#{i} {m.names.get(i, '')}".strip() for i in m.merged_ids)
+            text = self.tr("{0}  merge {1}: {2} into #{3} {4}").format(
+                m.created_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+                m.id,
+                names,
+                m.survivor_id,
+                m.names.get(m.survivor_id, ""),
+            )
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, m.id)
+            self.list.addItem(item)
+        self.undo_button.setEnabled(self.list.count() > 0)
+        if self.list.count():
+            self.list.setCurrentRow(0)
+        else:
+            self.status.setText(self.tr("No merges to undo."))
+
+    def undo_selected(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            return
+        merge_id = item.data(Qt.ItemDataRole.UserRole)
+        try:
+            merging.unmerge(self.store, merge_id)
+        except ServiceError as exc:
+            self.status.setText(str(exc))
+            return
+        self.reload()
+        self.status.setText(
+            self.tr("Merge {0} undone: every profile is back as it was.").format(merge_id)
+        )
+
+
+def open_merges_dialog(parent: QWidget | None, store: Store) -> MergesDialog:
+    """Past merges with an Undo button."""
+    dialog = MergesDialog(store, parent)
+    dialog.show()
+    return dialog
 
 
 class MergeReviewDialog(QDialog):
