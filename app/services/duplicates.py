@@ -83,7 +83,8 @@ class Person:
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _MOJIBAKE = re.compile("[ÃÂ]|â€|Å[\u0080-\u00bf\u2018-\u203a]")
 _TITLES = frozenset(("mr", "mrs", "ms", "miss", "dr", "mme", "mlle", "herr", "frau", "prof"))
-_INITIAL_PAIRS = frozenset(("jp", "jb", "jf", "jc", "jm", "jl", "mc", "ma", "pm", "pa"))
+# two initials typed as one word (JP = J-P); never syllables that are names (Ma, Li)
+_INITIAL_PAIRS = frozenset(("jp", "jb", "jf", "jc", "jm", "jl", "mc"))
 
 
 def _fix_mojibake(text: str) -> str:
@@ -137,13 +138,14 @@ def make_person(
     last: str,
     display: str,
     sort_name: str,
-    birthday: dt.date | None,
+    birthday: dt.date | str | None,
     postcode: str | None,
     street: str | None,
     phones: Iterable[str] = (),
     emails: Iterable[tuple[str, bool]] = (),
     refs: Iterable[tuple[str, str]] = (),
 ) -> Person:
+    """Normalise one profile for matching (names, birthday as ISO text, email keys)."""
     tokens = name_tokens(first, last)
     if birthday and not isinstance(birthday, str):
         birthday = birthday.isoformat()
