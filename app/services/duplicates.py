@@ -574,6 +574,8 @@ def scan_people(
     seen: set[tuple[int, int]] = set()
     out: list[Suggestion] = []
     floor = min_score if min_score > 0 else None
+    # prior + different birthday + best name + same address: the best such a pair can do
+    quick = floor is not None and _logit(floor) > PRIOR - 6.0 + MAX_NAME_WEIGHT + 2.0
     compared = 0
     block_list = [m for m in blocks.values() if 1 < len(m) <= MAX_BLOCK]
     total = len(block_list)
@@ -588,7 +590,20 @@ def scan_people(
                 continue
             seen.add((a, b))
             compared += 1
-            scored = score_pair(people[a], people[b], common, floor)
+            pa, pb = people[a], people[b]
+            if (
+                quick
+                and pa.birthday
+                and pb.birthday
+                and _birthday_weight(pa.birthday, pb.birthday) < 0
+                and not (set(pa.phones) & set(pb.phones))
+                and not ({e[0] for e in pa.emails} & {e[0] for e in pb.emails})
+                and not (set(pa.refs) & set(pb.refs))
+            ):
+                # most name+birthday blocks pair namesakes born on other days: nothing
+                # else shared, they cannot reach the floor whatever their names
+                continue
+            scored = score_pair(pa, pb, common, floor)
             if scored is not None and scored[0] >= min_score:
                 out.append(Suggestion(a, b, scored[0], scored[1], people[b].display))
     if progress:
