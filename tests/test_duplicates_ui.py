@@ -49,7 +49,8 @@ def test_scan_dialog_lists_groups_and_merges_the_picked_values(qtbot, empty_stor
     # keep the short-name profile, but take the long name from the other one
     qtbot.mouseClick(review.findChild(QRadioButton, f"keep_{a}"), Qt.MouseButton.LeftButton)
     qtbot.mouseClick(review.findChild(QRadioButton, f"name_{b}"), Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(review.findChild(QPushButton, "mergeButton"), Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(dialog.changed):
+        qtbot.mouseClick(review.findChild(QPushButton, "mergeButton"), Qt.MouseButton.LeftButton)
     assert f"Merged into #{a}" in review.findChild(QLabel, "mergeStatus").text()
     kept = customers.get_profile(empty_store, a)
     assert kept.display_name == "Jean-Pierre DUPONT"

@@ -299,7 +299,13 @@ class GroupsModel(QAbstractListModel):
 
 
 class DuplicatesDialog(QDialog):
-    """Tools ▸ Find duplicates…: scan, list the groups, review and merge them one by one."""
+    """Tools ▸ Find duplicates…: scan, list the groups, review and merge them one by one.
+
+    ``changed`` fires after every merge, undo or "not the same person", so the window can
+    refresh its customer list.
+    """
+
+    changed = Signal()
 
     def __init__(self, store: Store, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -316,7 +322,7 @@ class DuplicatesDialog(QDialog):
         self.rescan_button.clicked.connect(self.scan)
         self.merges_button = QPushButton(self.tr("Past merges…"))
         self.merges_button.setObjectName("pastMergesButton")
-        self.merges_button.clicked.connect(lambda: open_merges_dialog(self, self.store))
+        self.merges_button.clicked.connect(self._open_merges)
         top.addWidget(self.summary, 1)
         top.addWidget(self.merges_button)
         top.addWidget(self.rescan_button)
@@ -343,6 +349,9 @@ class DuplicatesDialog(QDialog):
         close.rejected.connect(self.reject)
         layout.addWidget(close)
         self.resize(1100, 640)
+
+    def _open_merges(self) -> None:
+        open_merges_dialog(self, self.store).changed.connect(self.changed)
 
     def scan(self) -> None:
         """Run the full scan in the background; the list fills when it ends."""
@@ -396,9 +405,11 @@ class DuplicatesDialog(QDialog):
         self.review_layout.addWidget(self.review)
         self.review.merged.connect(lambda *_: self._settled(group))
         self.review.separated.connect(lambda *_: self._settled(group))
+        self.review.undone.connect(lambda *_: self.changed.emit())
 
     def _settled(self, group: duplicates.DuplicateGroup) -> None:
         # keep the review on screen (its Undo button) but mark the group as handled
+        self.changed.emit()
         if group in self.model.groups:
             row = self.model.groups.index(group)
             group.names = {i: f"✓ {n}" for i, n in group.names.items()}
@@ -407,6 +418,8 @@ class DuplicatesDialog(QDialog):
 
 class MergesDialog(QDialog):
     """Past merges, newest first; any of them can be undone (later ones first)."""
+
+    changed = Signal()
 
     def __init__(self, store: Store, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -467,6 +480,7 @@ class MergesDialog(QDialog):
         self.status.setText(
             self.tr("Merge {0} undone: every profile is back as it was.").format(merge_id)
         )
+        self.changed.emit()
 
 
 def open_merges_dialog(parent: QWidget | None, store: Store) -> MergesDialog:
@@ -478,6 +492,8 @@ def open_merges_dialog(parent: QWidget | None, store: Store) -> MergesDialog:
 
 class MergeReviewDialog(QDialog):
     """One group in a dialog of its own (opened from the profile hint)."""
+
+    changed = Signal()  # after a merge, undo or "not the same person"
 
     def __init__(
         self,
@@ -492,6 +508,8 @@ class MergeReviewDialog(QDialog):
         self.setWindowTitle(self.tr("Possible duplicates"))
         layout = QVBoxLayout(self)
         self.review = MergeReview(store, customer_ids, reasons, score)
+        for signal in (self.review.merged, self.review.separated, self.review.undone):
+            signal.connect(lambda *_: self.changed.emit())
         layout.addWidget(self.review, 1)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
@@ -507,6 +525,7 @@ class PossibleDuplicates(QWidget):
     """
 
     reviewRequested = Signal(list)  # customer ids, the shown customer first
+    changed = Signal()  # profiles were merged, separated or restored from the review
 
     def __init__(self, store: Store, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -557,6 +576,7 @@ class PossibleDuplicates(QWidget):
         dialog = open_merge_review(
             self.window(), self.store, ids, list(dict.fromkeys(reasons)), self.suggestions[0].score
         )
+        dialog.changed.connect(self.changed)
         dialog.finished.connect(lambda *_: self.set_customer(self.customer_id))
 
 
