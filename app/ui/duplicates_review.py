@@ -167,7 +167,6 @@ class MergeReview(QWidget):
             )
         )
         note.setWordWrap(True)
-        note.setStyleSheet("color: palette(mid);")
         inner = QWidget()
         inner.setLayout(grid)
         scroll = QScrollArea()
@@ -514,7 +513,7 @@ class MergeReviewDialog(QDialog):
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         layout.addWidget(close)
-        self.resize(900, 520)
+        self.resize(920, 640)
 
 
 class PossibleDuplicates(QWidget):
