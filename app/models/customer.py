@@ -31,6 +31,8 @@ customer_tag = Table(
 
 class Customer(Base):
     __tablename__ = "customer"
+    # duplicate check on save: name prefix + birthday or postcode, answered from the index
+    __table_args__ = (Index("ix_customer_match_name", "sort_name", "birthday", "postcode"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(String(200), default="")

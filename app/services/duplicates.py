@@ -30,7 +30,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import combinations, pairwise
 
 from pypinyin import lazy_pinyin
@@ -83,7 +83,8 @@ class Person:
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _MOJIBAKE = re.compile("[ÃÂ]|â€|Å[\u0080-\u00bf\u2018-\u203a]")
 _TITLES = frozenset(("mr", "mrs", "ms", "miss", "dr", "mme", "mlle", "herr", "frau", "prof"))
-_INITIAL_PAIRS = frozenset(("jp", "jb", "jf", "jc", "jm", "jl", "mc", "ma", "pm", "pa"))
+# two initials typed as one word (JP = J-P); never syllables that are names (Ma, Li)
+_INITIAL_PAIRS = frozenset(("jp", "jb", "jf", "jc", "jm", "jl", "mc"))
 
 
 def _fix_mojibake(text: str) -> str:
@@ -137,13 +138,14 @@ def make_person(
     last: str,
     display: str,
     sort_name: str,
-    birthday: dt.date | None,
+    birthday: dt.date | str | None,
     postcode: str | None,
     street: str | None,
     phones: Iterable[str] = (),
     emails: Iterable[tuple[str, bool]] = (),
     refs: Iterable[tuple[str, str]] = (),
 ) -> Person:
+    """Normalise one profile for matching (names, birthday as ISO text, email keys)."""
     tokens = name_tokens(first, last)
     if birthday and not isinstance(birthday, str):
         birthday = birthday.isoformat()
@@ -461,7 +463,7 @@ def _load_people(conn: Connection, ids: Iterable[int] | None = None) -> dict[int
     sql = conn.exec_driver_sql
     rows = sql(
         "SELECT id, first_name, last_name, display_name, sort_name, birthday, postcode, street "
-        "FROM customer WHERE merged_into_id IS NULL AND archived_at IS NULL" + cust_where,
+        "FROM customer WHERE +merged_into_id IS NULL AND archived_at IS NULL" + cust_where,
         params,
     ).all()
     phones: dict[int, list[str]] = defaultdict(list)
@@ -572,6 +574,8 @@ def scan_people(
     seen: set[tuple[int, int]] = set()
     out: list[Suggestion] = []
     floor = min_score if min_score > 0 else None
+    # prior + different birthday + best name + same address: the best such a pair can do
+    quick = floor is not None and _logit(floor) > PRIOR - 6.0 + MAX_NAME_WEIGHT + 2.0
     compared = 0
     block_list = [m for m in blocks.values() if 1 < len(m) <= MAX_BLOCK]
     total = len(block_list)
@@ -586,7 +590,20 @@ def scan_people(
                 continue
             seen.add((a, b))
             compared += 1
-            scored = score_pair(people[a], people[b], common, floor)
+            pa, pb = people[a], people[b]
+            if (
+                quick
+                and pa.birthday
+                and pb.birthday
+                and _birthday_weight(pa.birthday, pb.birthday) < 0
+                and not (set(pa.phones) & set(pb.phones))
+                and not ({e[0] for e in pa.emails} & {e[0] for e in pb.emails})
+                and not (set(pa.refs) & set(pb.refs))
+            ):
+                # most name+birthday blocks pair namesakes born on other days: nothing
+                # else shared, they cannot reach the floor whatever their names
+                continue
+            scored = score_pair(pa, pb, common, floor)
             if scored is not None and scored[0] >= min_score:
                 out.append(Suggestion(a, b, scored[0], scored[1], people[b].display))
     if progress:
@@ -794,7 +811,7 @@ def _sql_commonness(conn: Connection) -> Commonness:
         return sql(
             "SELECT count(DISTINCT p.customer_id) FROM customer_phone p "
             "JOIN customer c ON c.id = p.customer_id "
-            "WHERE p.e164 = ? AND +c.merged_into_id IS NULL",
+            "WHERE p.e164 = ? AND +c.merged_into_id IS NULL AND c.archived_at IS NULL",
             (e164,),
         ).scalar_one()
 
@@ -804,19 +821,19 @@ def _sql_commonness(conn: Connection) -> Commonness:
             sql(
                 "SELECT count(DISTINCT e.customer_id) FROM customer_email e "
                 "JOIN customer c ON c.id = e.customer_id "
-                "WHERE e.address IN (?, ?) AND +c.merged_into_id IS NULL",
+                "WHERE e.address IN (?, ?) AND +c.merged_into_id IS NULL AND c.archived_at IS NULL",
                 (key, key.lower()),
             ).scalar_one()
             or 1
         )
 
     def name(sort_name: str) -> int:
-        return sql(
-            "SELECT count(*) FROM customer WHERE sort_name = ? AND +merged_into_id IS NULL",
-            (sort_name,),
-        ).scalar_one()
+        # answered from the index alone; merged or archived namesakes are few and only
+        # move a name between 'rare' and 'common'
+        return sql("SELECT count(*) FROM customer WHERE sort_name = ?", (sort_name,)).scalar_one()
 
-    return Commonness(phone=phone, email=email, name=name)
+    # one check asks about the same name or number for several candidates
+    return Commonness(phone=cache(phone), email=cache(email), name=cache(name))
 
 
 def candidates_for(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Date, select
@@ -87,6 +87,8 @@ class MergeInfo:
     survivor_id: int
     merged_ids: list[int]
     undone_at: dt.datetime | None
+    # display names as they were just before the merge
+    names: dict[int, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- defaults
@@ -437,13 +439,23 @@ def _restore_rows(
 # ---------------------------------------------------------------- listing
 
 
-def list_merges(store: Store, include_undone: bool = False) -> list[MergeInfo]:
+def list_merges(store: Store, include_undone: bool = False, limit: int = 200) -> list[MergeInfo]:
     """Merges, newest first."""
     with store.reader() as s:
-        q = select(MergeRecord).order_by(MergeRecord.id.desc())
+        q = select(MergeRecord).order_by(MergeRecord.id.desc()).limit(limit)
         if not include_undone:
             q = q.where(MergeRecord.undone_at.is_(None))
         return [
-            MergeInfo(r.id, r.created_at, r.survivor_id, list(r.merged_ids), r.undone_at)
+            MergeInfo(
+                r.id,
+                r.created_at,
+                r.survivor_id,
+                list(r.merged_ids),
+                r.undone_at,
+                names={
+                    int(cid): c.get("display_name", "")
+                    for cid, c in r.snapshot["customers"].items()
+                },
+            )
             for r in s.scalars(q)
         ]
