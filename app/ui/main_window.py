@@ -40,6 +40,7 @@ from app.ui.customer_dialog import open_customer_dialog
 from app.ui.customer_list_model import ID_ROLE, CustomerListModel
 from app.ui.filter_bar import FilterBar
 from app.ui.formatting import Formatter
+from app.ui.icons import icon
 from app.ui.notes_pane import NotesPane
 from app.ui.profile_pane import ProfilePane
 from app.ui.settings_dialog import open_settings_dialog
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("MainWindow")
         self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(icon("regulars"))
         self.store = store
         self.unlocked_by = unlocked_by
         self.bus = ChangeBus(self)
@@ -209,6 +211,10 @@ class MainWindow(QMainWindow):
             self.menus[menu].addAction(action)
             return action
 
+        self.toolbar = self.addToolBar(self.tr("Main"))
+        self.toolbar.setObjectName("mainToolBar")
+        self.toolbar.setMovable(False)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self._quit_separator = self.menus["file"].addSeparator()
         act("file", self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit, "quitAction")
 
@@ -221,10 +227,12 @@ class MainWindow(QMainWindow):
         self.menus["edit"].addAction(undo)
         self.menus["edit"].addAction(redo)
 
-        act("customers", self.tr("&Find"), self.focus_search, "Ctrl+F", "findAction")
-        act(
+        find = act("customers", self.tr("&Find"), self.focus_search, "Ctrl+F", "findAction")
+        find.setIcon(icon("search"))
+        new_customer = act(
             "customers", self.tr("&New customer…"), self.new_customer, "Ctrl+N", "newCustomerAction"
         )
+        new_customer.setIcon(icon("new-customer"))
         self.edit_action = act(
             "customers",
             self.tr("&Edit customer…"),
@@ -240,14 +248,20 @@ class MainWindow(QMainWindow):
             "customers", self.tr("Show archived customers"), self.requery, None, "showArchived"
         )
         self.show_archived.setCheckable(True)
-        act("bookings", self.tr("&New booking…"), self.new_booking, "Ctrl+B", "newBookingAction")
-        act(
+        new_booking = act(
+            "bookings", self.tr("&New booking…"), self.new_booking, "Ctrl+B", "newBookingAction"
+        )
+        new_booking.setIcon(icon("new-booking"))
+        settings = act(
             "tools",
             self.tr("&Settings…"),
             self.open_settings,
             QKeySequence.StandardKey.Preferences,
             "settingsAction",
         )
+        settings.setIcon(icon("settings"))
+        for action in (new_customer, new_booking, settings):
+            self.toolbar.addAction(action)
         act("tools", self.tr("Add &demo data…"), self.ask_demo, None, "demoAction")
         act(
             "help",
