@@ -27,7 +27,7 @@ def window(qtbot, demo_store, ui_settings):
     win.show()
     qtbot.waitExposed(win)
     win.activateWindow()
-    qtbot.waitUntil(lambda: win.model.rowCount() > 0)
+    qtbot.waitUntil(lambda: win.model.rowCount() > 0 and not win.choices_query.busy)
     yield win
     win.close()
 

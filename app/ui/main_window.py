@@ -68,6 +68,10 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.query = LatestQuery(self)
         self.profile_query = LatestQuery(self)
+        # tag counts and distinct languages/locations scan the whole store: never on the UI
+        # thread (seconds at 100k on a busy machine)
+        self.choices_query = LatestQuery(self)
+        self.choices = customer_list.FilterChoices()
         self._total_stale = True
         self._lists: dict = {}
         self.conf = settings_svc.get_all(store)
@@ -95,8 +99,8 @@ class MainWindow(QMainWindow):
         self.bus.failed.connect(self._show_error)
         self.resize(1400, 860)
         self._restore_layout()
-        self.refresh_choices()
         self.requery()
+        self.refresh_choices()
 
     # ------------------------------------------------------------------ building
 
@@ -333,7 +337,12 @@ class MainWindow(QMainWindow):
 
         def work():
             ids = customer_list.list_ids(store, flt, sort=sort, descending=descending)
-            total = customer_list.count_all(store, include_archived) if count else None
+            if not count:
+                total = None
+            elif flt.is_empty():
+                total = len(ids)  # the unfiltered list is the count
+            else:
+                total = customer_list.count_all(store, include_archived)
             return ids, total, key
 
         self.table.horizontalHeader().setSortIndicatorShown(sort is not None)
@@ -400,8 +409,18 @@ class MainWindow(QMainWindow):
         )
 
     def refresh_choices(self) -> None:
-        self.filter_bar.set_choices(customer_list.filter_choices(self.store))
-        self.tags_pane.set_known_tags(tags_svc.list_tags(self.store))
+        """Reload the filter bar's choices and the known tags, off the UI thread."""
+        store = self.store
+
+        def work():
+            return customer_list.filter_choices(store), tags_svc.list_tags(store)
+
+        self.choices_query.submit(work, self._show_choices, self._show_error)
+
+    def _show_choices(self, result) -> None:
+        self.choices, known = result
+        self.filter_bar.set_choices(self.choices)
+        self.tags_pane.set_known_tags(known)
 
     # ------------------------------------------------------------------ detail
 
@@ -475,8 +494,8 @@ class MainWindow(QMainWindow):
                 self.model.refresh_customer(cid)
             if cid is None or self.filter_bar.is_active() or self.model.row_of(cid) < 0:
                 self.requery()
-        if changes.tags:
-            self.tags_pane.set_known_tags(tags_svc.list_tags(self.store))
+        if changes.tags or changes.bookings:
+            self.refresh_choices()
 
     # ------------------------------------------------------------------ actions
 
@@ -544,7 +563,7 @@ class MainWindow(QMainWindow):
 
     def new_booking(self) -> None:
         name = self.profile.display_name if self.profile else ""
-        locations = customer_list.filter_choices(self.store).locations
+        locations = self.choices.locations
         dialog = open_booking_dialog(self, self.store, self.customer_id, name, locations)
 
         def booked() -> None:
@@ -744,4 +763,5 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.query.close()
         self.profile_query.close()
+        self.choices_query.close()
         super().closeEvent(event)

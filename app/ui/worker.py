@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from app.services.errors import ServiceError
@@ -211,6 +211,10 @@ class LatestQuery(QObject):
         self._thread.result.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._thread.error.connect(self._fail, Qt.ConnectionType.QueuedConnection)
         self._thread.start()
+        app = QCoreApplication.instance()
+        if app is not None:
+            # a window dropped without closing must not leave the thread running at exit
+            app.aboutToQuit.connect(self.close)
 
     @property
     def busy(self) -> bool:
@@ -233,7 +237,8 @@ class LatestQuery(QObject):
 
     def close(self) -> None:
         self._callbacks.clear()
-        self._thread.stop()
+        if self._thread.isRunning():
+            self._thread.stop()
 
     def _deliver(self, generation: int, value: Any) -> None:
         callbacks = self._callbacks.pop(generation, None)
