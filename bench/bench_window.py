@@ -96,23 +96,42 @@ def run(ctx: Context) -> list[Figure]:
     app = _app()
     figures: list[Figure] = []
 
-    # cold start: unlock (raw key from the slot) → first painted list
+    # cold start: unlock (scrypt over the passphrase slot) → open → window → first painted list
+    from app.services import vault
+    from app.services.store import open_store
+    from bench.common import PASSPHRASE
+
     start = time.perf_counter()
-    store = ctx.open()
+    key = vault.unlock(ctx.store_dir, passphrase=PASSPHRASE)
+    unlocked = time.perf_counter()
+    store = open_store(ctx.store_dir, key)
+    opened = time.perf_counter()
     window = MainWindow(store, unlocked_by="passphrase")
     window.show()
     _wait(app, lambda: window.model.rowCount() > 0)
     window.table.viewport().repaint()
-    cold = time.perf_counter() - start
-    # the scrypt passphrase check is part of a real unlock but not of the window
+    painted = time.perf_counter()
     figures.append(
         Figure(
             "cold start: unlock → first painted list",
-            cold,
+            painted - start,
             None,
             "s",
             target="< 2 s",
-            note=f"{window.model.rowCount():,} rows; includes passphrase scrypt",
+            note=(
+                f"unlock {unlocked - start:.2f} s, open {opened - unlocked:.2f} s, "
+                f"window + list {painted - opened:.2f} s; {window.model.rowCount():,} rows"
+            ),
+        )
+    )
+    figures.append(
+        Figure(
+            "window → first painted list",
+            painted - opened,
+            None,
+            "s",
+            target="< 1 s",
+            note="list query off the UI thread; filter choices load after it",
         )
     )
 
@@ -181,5 +200,7 @@ def run(ctx: Context) -> list[Figure]:
     )
     figures.append(Figure("peak memory (whole process)", peak_rss_mb(), None, "MB"))
     window.close()
+    window.deleteLater()
+    app.processEvents()
     store.close()
     return figures

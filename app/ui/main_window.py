@@ -99,8 +99,8 @@ class MainWindow(QMainWindow):
         self.bus.failed.connect(self._show_error)
         self.resize(1400, 860)
         self._restore_layout()
+        self._choices_loaded = False
         self.requery()
-        self.refresh_choices()
 
     # ------------------------------------------------------------------ building
 
@@ -370,6 +370,10 @@ class MainWindow(QMainWindow):
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
         self._update_count()
+        if not self._choices_loaded:
+            # after the first list is on screen, so the two scans do not compete
+            self._choices_loaded = True
+            self.refresh_choices()
 
     def _update_count(self) -> None:
         shown = self.model.rowCount()
