@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         self._restore_layout()
         self._choices_loaded = False
+        self._pick_best = False
         self.requery()
 
     # ------------------------------------------------------------------ building
@@ -361,8 +362,9 @@ class MainWindow(QMainWindow):
         keep = self.customer_id
         self.model.set_ids(ids)
         row = self.model.row_of(keep) if keep is not None else -1
-        if row < 0 and ids and self.search_box.text().strip():
-            row = 0  # a search shows its best match straight away
+        if row < 0 and ids and self._pick_best and self.search_box.text().strip():
+            row = 0  # a new search shows its best match straight away
+        self._pick_best = False
         if row >= 0:
             self.table.selectionModel().setCurrentIndex(
                 self.model.index(row, 0),
@@ -391,6 +393,7 @@ class MainWindow(QMainWindow):
             self.descending = False
             self.table.horizontalHeader().setSortIndicatorShown(False)
         self._had_query = bool(text.strip())
+        self._pick_best = True
         self.requery()
 
     def _sort_requested(self, key: str, descending: bool) -> None:
@@ -496,8 +499,8 @@ class MainWindow(QMainWindow):
         if changes.list or changes.tags or changes.bookings:
             if cid is not None:
                 self.model.refresh_customer(cid)
-            if cid is None or self.filter_bar.is_active() or self.model.row_of(cid) < 0:
-                self.requery()
+            # membership or order may have changed (archived, renamed, tagged under a filter)
+            self.requery()
         if changes.tags or changes.bookings:
             self.refresh_choices()
 
