@@ -48,6 +48,8 @@ from app.ui.tags_pane import TagsPane
 from app.ui.worker import LatestQuery, run_in_background
 
 COLUMN_WIDTHS = (140, 140, 165, 48, 110, 40, 84, 84)
+# the profile follows the list selection after this pause (well under a glance)
+PROFILE_DELAY_MS = 60
 MENUS = ("File", "Edit", "Customers", "Bookings", "Tools", "Help")
 
 
@@ -72,6 +74,8 @@ class MainWindow(QMainWindow):
         # thread (seconds at 100k on a busy machine)
         self.choices_query = LatestQuery(self)
         self.choices = customer_list.FilterChoices()
+        self._profile_timer = QTimer(self, singleShot=True, interval=PROFILE_DELAY_MS)
+        self._profile_timer.timeout.connect(self._load_profile)
         self._total_stale = True
         self._lists: dict = {}
         self.conf = settings_svc.get_all(store)
@@ -408,9 +412,16 @@ class MainWindow(QMainWindow):
         if cid is None:
             self.show_customer(None)
             return
-        # read the profile off the UI thread: arrowing through the list never stalls
+        # read the profile off the UI thread, a moment after the selection settles: typing
+        # or arrowing fast loads only the profile you stop at, and the list paints first
         self.customer_id = cid
-        store = self.store
+        self.profile_query.cancel()
+        self._profile_timer.start()
+
+    def _load_profile(self) -> None:
+        cid, store = self.customer_id, self.store
+        if cid is None:
+            return
         self.profile_query.submit(
             lambda: customers.get_profile(store, cid), self._show_profile, self._show_error
         )
@@ -432,6 +443,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ detail
 
     def show_customer(self, customer_id: int | None) -> None:
+        self._profile_timer.stop()
         self.profile_query.cancel()
         self.customer_id = customer_id
         try:
@@ -463,6 +475,7 @@ class MainWindow(QMainWindow):
     def _on_changed(self, changes: Changes) -> None:
         """Refresh only the panes a write touched."""
         cid = changes.customer_id
+        self._profile_timer.stop()
         self.profile_query.cancel()
         self._lists.clear()
         if changes.list and cid is None:

@@ -8,6 +8,7 @@ signals, and routes success or failure back to the UI thread.
 
 from __future__ import annotations
 
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 from app.services.errors import ServiceError
 
 _running: set[Operation] = set()
+SWITCH_INTERVAL = 0.0005
 
 
 class _Runner(QObject):
@@ -210,6 +212,10 @@ class LatestQuery(QObject):
         self._thread = _LatestThread()
         self._thread.result.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._thread.error.connect(self._fail, Qt.ConnectionType.QueuedConnection)
+        # painting calls back into Python for every cell; with a reader thread busy in
+        # Python, each callback may wait a whole GIL switch interval (5 ms by default)
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         self._thread.start()
         app = QCoreApplication.instance()
         if app is not None:
