@@ -429,8 +429,12 @@ class MainWindow(QMainWindow):
     def refresh_choices(self) -> None:
         """Reload the filter bar's choices and the known tags, off the UI thread."""
         store = self.store
+        fmt, currency = self.fmt, self.conf["currency"]
 
         def work():
+            # babel loads its locale and time-zone data on first use (~0.4 s): do it here
+            # rather than on the UI thread when the first profile shows an amount
+            fmt.money(1, currency)
             return customer_list.filter_choices(store), tags_svc.list_tags(store)
 
         self.choices_query.submit(work, self._show_choices, self._show_error)
