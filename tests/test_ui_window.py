@@ -27,7 +27,7 @@ def window(qtbot, demo_store, ui_settings):
     win.show()
     qtbot.waitExposed(win)
     win.activateWindow()
-    qtbot.waitUntil(lambda: win.model.rowCount() > 0)
+    qtbot.waitUntil(lambda: win.model.rowCount() > 0 and not win.choices_query.busy)
     yield win
     win.close()
 
@@ -313,3 +313,25 @@ def test_layout_is_remembered(qtbot, demo_store, ui_settings):
     second.close()
     saved = (ui_settings / "Regulars" / "window.ini").read_text(errors="replace")
     assert "passphrase" not in saved.lower()
+
+
+def test_enter_in_the_search_box_opens_the_first_match(qtbot, window):
+    window.table.clearSelection()
+    window.table.setCurrentIndex(window.model.index(-1, -1))
+    search(qtbot, window, "jurgen muller")
+    qtbot.keyClick(window.search_box, Qt.Key.Key_Return)
+    assert window.table.hasFocus()
+    qtbot.waitUntil(lambda: profile_name(window) == "Jürgen Müller")
+
+
+def test_archive_hides_the_customer_and_undo_archive_brings_back(qtbot, window):
+    search(qtbot, window, "jurgen muller")
+    qtbot.waitUntil(lambda: profile_name(window) == "Jürgen Müller")
+    cid = window.customer_id
+    window.findChild(QAction, "archiveAction").trigger()
+    qtbot.waitUntil(lambda: window.model.row_of(cid) < 0 and not window.query.busy)
+    window.findChild(QAction, "showArchived").trigger()
+    qtbot.waitUntil(lambda: window.model.row_of(cid) >= 0 and not window.query.busy)
+    assert "archived" in window.profile_pane.subtitle.text()
+    window.findChild(QAction, "archiveAction").trigger()
+    assert "archived" not in window.profile_pane.subtitle.text()

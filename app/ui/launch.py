@@ -72,6 +72,9 @@ def run_window(args: argparse.Namespace) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setDesktopFileName("regulars")
+    from app.ui.icons import icon
+
+    app.setWindowIcon(icon("regulars"))
     directory = datadir.resolve(getattr(args, "data_dir", None))
     kit_text = ""
     want_demo = False

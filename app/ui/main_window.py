@@ -40,6 +40,7 @@ from app.ui.customer_dialog import open_customer_dialog
 from app.ui.customer_list_model import ID_ROLE, CustomerListModel
 from app.ui.filter_bar import FilterBar
 from app.ui.formatting import Formatter
+from app.ui.icons import icon
 from app.ui.notes_pane import NotesPane
 from app.ui.profile_pane import ProfilePane
 from app.ui.settings_dialog import open_settings_dialog
@@ -47,6 +48,8 @@ from app.ui.tags_pane import TagsPane
 from app.ui.worker import LatestQuery, run_in_background
 
 COLUMN_WIDTHS = (140, 140, 165, 48, 110, 40, 84, 84)
+# the profile follows the list selection after this pause (well under a glance)
+PROFILE_DELAY_MS = 60
 MENUS = ("File", "Edit", "Customers", "Bookings", "Tools", "Help")
 
 
@@ -60,12 +63,19 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("MainWindow")
         self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(icon("regulars"))
         self.store = store
         self.unlocked_by = unlocked_by
         self.bus = ChangeBus(self)
         self.undo_stack = QUndoStack(self)
         self.query = LatestQuery(self)
         self.profile_query = LatestQuery(self)
+        # tag counts and distinct languages/locations scan the whole store: never on the UI
+        # thread (seconds at 100k on a busy machine)
+        self.choices_query = LatestQuery(self)
+        self.choices = customer_list.FilterChoices()
+        self._profile_timer = QTimer(self, singleShot=True, interval=PROFILE_DELAY_MS)
+        self._profile_timer.timeout.connect(self._load_profile)
         self._total_stale = True
         self._lists: dict = {}
         self.conf = settings_svc.get_all(store)
@@ -93,7 +103,8 @@ class MainWindow(QMainWindow):
         self.bus.failed.connect(self._show_error)
         self.resize(1400, 860)
         self._restore_layout()
-        self.refresh_choices()
+        self._choices_loaded = False
+        self._pick_best = False
         self.requery()
 
     # ------------------------------------------------------------------ building
@@ -209,6 +220,10 @@ class MainWindow(QMainWindow):
             self.menus[menu].addAction(action)
             return action
 
+        self.toolbar = self.addToolBar(self.tr("Main"))
+        self.toolbar.setObjectName("mainToolBar")
+        self.toolbar.setMovable(False)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self._quit_separator = self.menus["file"].addSeparator()
         act("file", self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit, "quitAction")
 
@@ -221,10 +236,12 @@ class MainWindow(QMainWindow):
         self.menus["edit"].addAction(undo)
         self.menus["edit"].addAction(redo)
 
-        act("customers", self.tr("&Find"), self.focus_search, "Ctrl+F", "findAction")
-        act(
+        find = act("customers", self.tr("&Find"), self.focus_search, "Ctrl+F", "findAction")
+        find.setIcon(icon("search"))
+        new_customer = act(
             "customers", self.tr("&New customer…"), self.new_customer, "Ctrl+N", "newCustomerAction"
         )
+        new_customer.setIcon(icon("new-customer"))
         self.edit_action = act(
             "customers",
             self.tr("&Edit customer…"),
@@ -240,14 +257,20 @@ class MainWindow(QMainWindow):
             "customers", self.tr("Show archived customers"), self.requery, None, "showArchived"
         )
         self.show_archived.setCheckable(True)
-        act("bookings", self.tr("&New booking…"), self.new_booking, "Ctrl+B", "newBookingAction")
-        act(
+        new_booking = act(
+            "bookings", self.tr("&New booking…"), self.new_booking, "Ctrl+B", "newBookingAction"
+        )
+        new_booking.setIcon(icon("new-booking"))
+        settings = act(
             "tools",
             self.tr("&Settings…"),
             self.open_settings,
             QKeySequence.StandardKey.Preferences,
             "settingsAction",
         )
+        settings.setIcon(icon("settings"))
+        for action in (new_customer, new_booking, settings):
+            self.toolbar.addAction(action)
         act("tools", self.tr("Add &demo data…"), self.ask_demo, None, "demoAction")
         act(
             "help",
@@ -319,7 +342,12 @@ class MainWindow(QMainWindow):
 
         def work():
             ids = customer_list.list_ids(store, flt, sort=sort, descending=descending)
-            total = customer_list.count_all(store, include_archived) if count else None
+            if not count:
+                total = None
+            elif flt.is_empty():
+                total = len(ids)  # the unfiltered list is the count
+            else:
+                total = customer_list.count_all(store, include_archived)
             return ids, total, key
 
         self.table.horizontalHeader().setSortIndicatorShown(sort is not None)
@@ -338,8 +366,9 @@ class MainWindow(QMainWindow):
         keep = self.customer_id
         self.model.set_ids(ids)
         row = self.model.row_of(keep) if keep is not None else -1
-        if row < 0 and ids and self.search_box.text().strip():
-            row = 0  # a search shows its best match straight away
+        if row < 0 and ids and self._pick_best and self.search_box.text().strip():
+            row = 0  # a new search shows its best match straight away
+        self._pick_best = False
         if row >= 0:
             self.table.selectionModel().setCurrentIndex(
                 self.model.index(row, 0),
@@ -347,6 +376,10 @@ class MainWindow(QMainWindow):
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
         self._update_count()
+        if not self._choices_loaded:
+            # after the first list is on screen, so the two scans do not compete
+            self._choices_loaded = True
+            self.refresh_choices()
 
     def _update_count(self) -> None:
         shown = self.model.rowCount()
@@ -364,6 +397,7 @@ class MainWindow(QMainWindow):
             self.descending = False
             self.table.horizontalHeader().setSortIndicatorShown(False)
         self._had_query = bool(text.strip())
+        self._pick_best = True
         self.requery()
 
     def _sort_requested(self, key: str, descending: bool) -> None:
@@ -378,20 +412,42 @@ class MainWindow(QMainWindow):
         if cid is None:
             self.show_customer(None)
             return
-        # read the profile off the UI thread: arrowing through the list never stalls
+        # read the profile off the UI thread, a moment after the selection settles: typing
+        # or arrowing fast loads only the profile you stop at, and the list paints first
         self.customer_id = cid
-        store = self.store
+        self.profile_query.cancel()
+        self._profile_timer.start()
+
+    def _load_profile(self) -> None:
+        cid, store = self.customer_id, self.store
+        if cid is None:
+            return
         self.profile_query.submit(
             lambda: customers.get_profile(store, cid), self._show_profile, self._show_error
         )
 
     def refresh_choices(self) -> None:
-        self.filter_bar.set_choices(customer_list.filter_choices(self.store))
-        self.tags_pane.set_known_tags(tags_svc.list_tags(self.store))
+        """Reload the filter bar's choices and the known tags, off the UI thread."""
+        store = self.store
+        fmt, currency = self.fmt, self.conf["currency"]
+
+        def work():
+            # babel loads its locale and time-zone data on first use (~0.4 s): do it here
+            # rather than on the UI thread when the first profile shows an amount
+            fmt.money(1, currency)
+            return customer_list.filter_choices(store), tags_svc.list_tags(store)
+
+        self.choices_query.submit(work, self._show_choices, self._show_error)
+
+    def _show_choices(self, result) -> None:
+        self.choices, known = result
+        self.filter_bar.set_choices(self.choices)
+        self.tags_pane.set_known_tags(known)
 
     # ------------------------------------------------------------------ detail
 
     def show_customer(self, customer_id: int | None) -> None:
+        self._profile_timer.stop()
         self.profile_query.cancel()
         self.customer_id = customer_id
         try:
@@ -423,6 +479,7 @@ class MainWindow(QMainWindow):
     def _on_changed(self, changes: Changes) -> None:
         """Refresh only the panes a write touched."""
         cid = changes.customer_id
+        self._profile_timer.stop()
         self.profile_query.cancel()
         self._lists.clear()
         if changes.list and cid is None:
@@ -459,10 +516,10 @@ class MainWindow(QMainWindow):
         if changes.list or changes.tags or changes.bookings:
             if cid is not None:
                 self.model.refresh_customer(cid)
-            if cid is None or self.filter_bar.is_active() or self.model.row_of(cid) < 0:
-                self.requery()
-        if changes.tags:
-            self.tags_pane.set_known_tags(tags_svc.list_tags(self.store))
+            # membership or order may have changed (archived, renamed, tagged under a filter)
+            self.requery()
+        if changes.tags or changes.bookings:
+            self.refresh_choices()
 
     # ------------------------------------------------------------------ actions
 
@@ -530,7 +587,7 @@ class MainWindow(QMainWindow):
 
     def new_booking(self) -> None:
         name = self.profile.display_name if self.profile else ""
-        locations = customer_list.filter_choices(self.store).locations
+        locations = self.choices.locations
         dialog = open_booking_dialog(self, self.store, self.customer_id, name, locations)
 
         def booked() -> None:
@@ -730,4 +787,5 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.query.close()
         self.profile_query.close()
+        self.choices_query.close()
         super().closeEvent(event)

@@ -128,14 +128,20 @@ class ProfilePane(QWidget):
             figures.addWidget(caption, row * 2 + 1, col)
             self.figures[key] = value
         figures.setColumnStretch(3, 1)
-        layout.addLayout(figures)
-        layout.addSpacing(4)
-        layout.addLayout(self.details)
+        # figures and details disappear while nobody is selected
+        self.body = QWidget(objectName="profileBody")
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addLayout(figures)
+        body.addSpacing(4)
+        body.addLayout(self.details)
+        layout.addWidget(self.body)
         self.show_profile(None)
 
     def show_profile(self, profile: CustomerProfile | None) -> None:
         self.profile = profile
         self.edit_button.setEnabled(profile is not None)
+        self.body.setVisible(profile is not None)
         if profile is None:
             self.name.setText(self.tr("No customer selected"))
             self.subtitle.setText(self.tr("Type a name, 3+ phone digits or an email above."))

@@ -8,17 +8,19 @@ signals, and routes success or failure back to the UI thread.
 
 from __future__ import annotations
 
+import sys
 import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from app.services.errors import ServiceError
 
 _running: set[Operation] = set()
+SWITCH_INTERVAL = 0.0005
 
 
 class _Runner(QObject):
@@ -210,7 +212,15 @@ class LatestQuery(QObject):
         self._thread = _LatestThread()
         self._thread.result.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._thread.error.connect(self._fail, Qt.ConnectionType.QueuedConnection)
+        # painting calls back into Python for every cell; with a reader thread busy in
+        # Python, each callback may wait a whole GIL switch interval (5 ms by default)
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         self._thread.start()
+        app = QCoreApplication.instance()
+        if app is not None:
+            # a window dropped without closing must not leave the thread running at exit
+            app.aboutToQuit.connect(self.close)
 
     @property
     def busy(self) -> bool:
@@ -233,7 +243,8 @@ class LatestQuery(QObject):
 
     def close(self) -> None:
         self._callbacks.clear()
-        self._thread.stop()
+        if self._thread.isRunning():
+            self._thread.stop()
 
     def _deliver(self, generation: int, value: Any) -> None:
         callbacks = self._callbacks.pop(generation, None)

@@ -7,6 +7,7 @@ Run it under Xvfb with CJK fonts installed (fonts-noto-cjk) so Chinese names ren
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -78,6 +79,7 @@ def main() -> int:
     image.save(str(out), "PNG", 0)
     window.close()
     store.close()
+    shutil.rmtree(work, ignore_errors=True)
     print(out)
     return 0
 
