@@ -29,6 +29,7 @@ from itertools import combinations
 import phonenumbers
 from sqlalchemy import insert
 
+from app.assets import resource_path
 from app.models import Customer, CustomerEmail, CustomerPhone
 from app.services import demo
 from app.services.normalize import display_name, parse_email, parse_phone, sort_key
@@ -363,7 +364,7 @@ def generate(seed: int = SEED, people: int = 1500) -> list[Record]:
     """The labelled records (originals, copies and hard negatives), shuffled."""
     rng = random.Random(seed)
     _USED_LOCALS.clear()
-    names = json.loads(demo.NAMES_FILE.read_text(encoding="utf-8"))
+    names = json.loads(resource_path("demo", "names.json").read_text(encoding="utf-8"))
     cultures = [c for c, w in demo.CULTURE_WEIGHTS for _ in range(w)]
     records: list[Record] = []
     pid = 0

@@ -13,7 +13,6 @@ import functools
 import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -24,12 +23,13 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 
+from app.assets import resource_path
 from app.models import MessageTemplate
 from app.services.errors import ServiceError, ValidationError
 from app.services.normalize import clean_text
 from app.services.store import Store
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "resources" / "templates"
+TEMPLATES_DIR = resource_path("templates")
 
 # the order the queue and the editor show them in
 KINDS = ("confirmation", "reminder", "pre-arrival", "follow-up", "birthday", "win-back")

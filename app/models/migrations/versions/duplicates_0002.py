@@ -8,7 +8,7 @@ Create Date: 2026-11-22
 from alembic import op
 
 revision = "duplicates_0002"
-down_revision = "0001"
+down_revision = "search_0002"
 branch_labels = None
 depends_on = None
 
