@@ -42,6 +42,7 @@ FUZZY_MIN_TERM = 5
 # substring matches are first tested among this many most recent customers; if that
 # sample predicts more than FTS_SORT_CAP matches in all, the walk goes on, else FTS5 sorts
 WALK_WINDOW = 1000
+FTS_PROBE = 300
 FTS_SORT_CAP = 20000
 
 
@@ -145,6 +146,7 @@ def _marks(n: int) -> str:
 
 
 _HI = "\U0010ffff"
+Batch = list[tuple[int, int]]  # (recency, customer_id) pairs in result order
 
 
 def _fts_phrase(term: str) -> str:
@@ -158,6 +160,7 @@ class _Finder:
         self.limit = limit
         self.archived = archived
         self.name_terms = [t for t in query.terms if _is_name_term(t)]
+        self.trusted = False  # set by a stream whose SQL alone proves its rank
 
     # small helpers
     def _docs(self, ids: list[int]) -> dict[int, IndexRow]:
@@ -206,6 +209,7 @@ class _Finder:
         ranked.sort()
         if len(ranked) < self.limit:
             seen = {c for *_r, c in ranked}
+            self.trusted = False
             ranked += self._collect(self._fuzzy_stream(), FUZZY, seen, self.limit - len(ranked))
         return ranked[: self.limit]
 
@@ -217,20 +221,33 @@ class _Finder:
             streams.append((SUBSTRING, self._substring_stream))
         streams.append((FUZZY, self._fuzzy_stream))
         for rank, stream in streams:
+            self.trusted = False
             out += self._collect(stream(), rank, seen, self.limit - len(out))
             if len(out) >= self.limit:
                 break
         return out
 
     def _collect(
-        self, stream: Iterator[list[int]], rank: int, seen: set[int], want: int
+        self, stream: Iterator[Batch], rank: int, seen: set[int], want: int
     ) -> list[tuple[int, int, int]]:
-        """Accept, in stream order, customers whose rank is at most ``rank``."""
+        """Accept, in stream order, customers whose rank is at most ``rank``.
+
+        A stream whose SQL already proved the rank (``self.trusted``) skips reading and
+        re-checking the documents.
+        """
         got: list[tuple[int, int, int]] = []
         if want <= 0:
             return got
         for batch in stream:
-            ids = [c for c in dict.fromkeys(batch) if c not in seen]
+            if self.trusted:
+                for recency, cid in batch:
+                    if cid not in seen:
+                        seen.add(cid)
+                        got.append((rank, recency, cid))
+                        if len(got) >= want:
+                            return got
+                continue
+            ids = [c for c in dict.fromkeys(c for _r, c in batch) if c not in seen]
             docs = self._docs(ids)
             for cid in ids:
                 doc = docs.get(cid)
@@ -248,7 +265,7 @@ class _Finder:
 
     def _key_walk(
         self, where: str, params: dict, exists: list[str], sort: bool = False
-    ) -> Iterator[list[int]]:
+    ) -> Iterator[Batch]:
         """Walk search_key rows matching ``where`` in recency order, keyset-paginated.
 
         ``exists`` are keys the same customer must also hold (point lookups on the primary
@@ -271,15 +288,14 @@ class _Finder:
             )
             rows = self.conn.execute(sql, params).fetchall()
             for i in range(0, len(rows), 200):
-                yield [r[1] for r in rows[i : i + 200]]
+                yield rows[i : i + 200]
             return
         sql = (
             f"SELECT k.recency, k.customer_id FROM {ix.KEY} k WHERE {' AND '.join(conds)} "
             "AND (k.recency, k.customer_id) > (:r0, :c0) "
             "ORDER BY k.recency, k.customer_id LIMIT :n"
         )
-        for page in self._pages(sql, params):
-            yield [c for _r, c in page]
+        yield from self._pages(sql, params)
 
     @property
     def _single_key_sql(self) -> str:
@@ -290,7 +306,7 @@ class _Finder:
             "ORDER BY k.recency, k.customer_id LIMIT :n"
         )
 
-    def _exact_stream(self) -> Iterator[list[int]]:
+    def _exact_stream(self) -> Iterator[Batch]:
         terms = self.name_terms
         if not terms or len(terms) != len(self.q.terms):
             return iter(())
@@ -299,9 +315,10 @@ class _Finder:
             return iter(())
         driver = min(terms, key=lambda t: counts[t])
         others = ["e" + t for t in terms if t != driver]
+        self.trusted = True
         return self._key_walk("k.key = :k", {"k": "e" + driver}, others)
 
-    def _prefix_stream(self) -> Iterator[list[int]]:
+    def _prefix_stream(self) -> Iterator[Batch]:
         terms = self.name_terms
         if not terms:
             return iter(())
@@ -318,6 +335,10 @@ class _Finder:
             return iter(())
         driver = min(terms, key=lambda t: plans[t][1])
         others = ["p" + t[: ix.PREFIX_KEY_MAX] for t in terms if t != driver]
+        # the SQL alone proves the rank when no other term is cut to its first letters
+        self.trusted = len(self.q.terms) == len(terms) and all(
+            len(t) <= ix.PREFIX_KEY_MAX for t in terms if t != driver
+        )
         if plans[driver][0] == "range":
             return self._key_walk(
                 "k.key >= :lo AND k.key < :hi",
@@ -325,14 +346,16 @@ class _Finder:
                 others,
                 sort=True,
             )
+        self.trusted = self.trusted and len(driver) <= ix.PREFIX_KEY_MAX
         return self._key_walk("k.key = :k", {"k": "p" + driver[: ix.PREFIX_KEY_MAX]}, others)
 
-    def _substring_stream(self) -> Iterator[list[int]]:
+    def _substring_stream(self) -> Iterator[Batch]:
         """Substring candidates in recency order, cheap whether matches are many or few.
 
-        The ``WALK_WINDOW`` most recent customers are tested directly. If matches are dense
-        there (the page usually fills right away), the walk goes on; if they are sparse, the
-        FTS5 trigram index supplies the rest, joined to the documents in recency order.
+        A bounded probe of the FTS5 trigram index tells few matches from many. Few: they are
+        read joined to the documents in recency order. Many: the ``WALK_WINDOW`` most recent
+        customers are tested directly; if matches are dense there (the page usually fills
+        right away) the walk goes on, else the trigram matches past the window are sorted.
         """
         params: dict[str, object] = {}
         conds = []
@@ -347,6 +370,23 @@ class _Finder:
                 f"(instr(d.names, :t{i}) > 0 OR instr(d.emails, :t{i}) > 0"
                 f" OR instr(d.phones, :t{i}) > 0)"
             )
+        fts = self._fts_expression()
+        probe = self.conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {ix.FTS} WHERE {ix.FTS} MATCH :m LIMIT :n)",
+            {"m": fts, "n": FTS_PROBE},
+        ).fetchone()[0]
+        if probe == 0:
+            return
+        sorted_fts = (
+            f"SELECT d.recency, d.customer_id FROM {ix.FTS} f "
+            f"JOIN {ix.DOC} d ON d.customer_id = f.rowid "
+            f"WHERE f.{ix.FTS} MATCH :m AND {' AND '.join(conds)} "
+            "AND (d.recency, d.customer_id) > (:r0, :c0) "
+            "ORDER BY d.recency, d.customer_id LIMIT :n"
+        )
+        if probe < FTS_PROBE:  # few matches: read them all, sorted by recency
+            yield from self._pages(sorted_fts, {**params, "m": fts})
+            return
         walk = (
             f"SELECT d.recency, d.customer_id FROM {ix.DOC} d WHERE {' AND '.join(conds)} "
             "AND (d.recency, d.customer_id) > (:r0, :c0) {window}"
@@ -358,28 +398,18 @@ class _Finder:
             {"w": WALK_WINDOW},
         ).fetchone()
         if edge is None:  # a small store: the walk is the whole store
-            for page in self._pages(walk.format(window=""), params):
-                yield [c for _r, c in page]
+            yield from self._pages(walk.format(window=""), params)
             return
         in_window = self.conn.execute(
             walk.format(window="AND (d.recency, d.customer_id) <= (:er, :ec) "),
             {**params, "r0": -(1 << 62), "c0": -1, "er": edge[0], "ec": edge[1], "n": -1},
         ).fetchall()
-        yield [c for _r, c in in_window]
+        yield in_window
         size = self.conn.execute(f"SELECT max(customer_id) FROM {ix.DOC}").fetchone()[0] or 0
         if len(in_window) * size / WALK_WINDOW > FTS_SORT_CAP:
-            for page in self._pages(walk.format(window=""), params, start=edge):
-                yield [c for _r, c in page]
-            return
-        sorted_fts = (
-            f"SELECT d.recency, d.customer_id FROM {ix.FTS} f "
-            f"JOIN {ix.DOC} d ON d.customer_id = f.rowid "
-            f"WHERE f.{ix.FTS} MATCH :m AND {' AND '.join(conds)} "
-            "AND (d.recency, d.customer_id) > (:r0, :c0) "
-            "ORDER BY d.recency, d.customer_id LIMIT :n"
-        )
-        for page in self._pages(sorted_fts, {**params, "m": self._fts_expression()}, start=edge):
-            yield [c for _r, c in page]
+            yield from self._pages(walk.format(window=""), params, start=edge)
+        else:
+            yield from self._pages(sorted_fts, {**params, "m": fts}, start=edge)
 
     def _neighbours(self, term: str) -> list[str]:
         keys = sorted(ix.deletions(term))
@@ -388,7 +418,7 @@ class _Finder:
         ).fetchall()
         return sorted(t for (t,) in found if OSA.distance(term, t, score_cutoff=1) <= 1)
 
-    def _fuzzy_stream(self) -> Iterator[list[int]]:
+    def _fuzzy_stream(self) -> Iterator[Batch]:
         candidates = [t for t in self.name_terms if len(t) >= FUZZY_MIN_TERM]
         if not candidates or self.q.is_phone:
             return iter(())
@@ -400,17 +430,19 @@ class _Finder:
         spellings = [s for s in spellings if s != term]
         if not spellings:
             return iter(())
+        # one term: a posting of a spelling one edit away is a fuzzy match by construction
+        self.trusted = len(self.q.terms) == 1
         return self._merged(["e" + s for s in spellings])
 
-    def _merged(self, keys: list[str]) -> Iterator[list[int]]:
+    def _merged(self, keys: list[str]) -> Iterator[Batch]:
         """Several keys' postings merged into one recency order."""
         walks = [
             itertools.chain.from_iterable(self._pages(self._single_key_sql, {"k": key}))
             for key in keys
         ]
-        batch: list[int] = []
-        for _recency, cid in heapq.merge(*walks):
-            batch.append(cid)
+        batch: list[tuple[int, int]] = []
+        for pair in heapq.merge(*walks):
+            batch.append(pair)
             if len(batch) >= 200:
                 yield batch
                 batch = []
