@@ -217,6 +217,12 @@ class _Finder:
         out: list[tuple[int, int, int]] = []
         seen: set[int] = set()
         streams = [(EXACT, self._exact_stream), (PREFIX, self._prefix_stream)]
+        contact = self.q.digits or (
+            self.q.terms[0] if len(self.q.terms) == 1 and not self.name_terms else ""
+        )
+        if len(contact) >= 3:
+            # a phone or email fragment: numbers/addresses starting with it rank first
+            streams.append((PREFIX, lambda: self._substring_stream(starts_with=contact)))
         if self.q.is_phone or any(len(t) >= 3 for t in self.q.terms):
             streams.append((SUBSTRING, self._substring_stream))
         streams.append((FUZZY, self._fuzzy_stream))
@@ -349,8 +355,10 @@ class _Finder:
         self.trusted = self.trusted and len(driver) <= ix.PREFIX_KEY_MAX
         return self._key_walk("k.key = :k", {"k": "p" + driver[: ix.PREFIX_KEY_MAX]}, others)
 
-    def _substring_stream(self) -> Iterator[Batch]:
+    def _substring_stream(self, starts_with: str = "") -> Iterator[Batch]:
         """Substring candidates in recency order, cheap whether matches are many or few.
+
+        With ``starts_with``, only customers with a phone form or address starting with it.
 
         A bounded probe of the FTS5 trigram index tells few matches from many. Few: they are
         read joined to the documents in recency order. Many: the ``WALK_WINDOW`` most recent
@@ -370,6 +378,9 @@ class _Finder:
                 f"(instr(d.names, :t{i}) > 0 OR instr(d.emails, :t{i}) > 0"
                 f" OR instr(d.phones, :t{i}) > 0)"
             )
+        if starts_with:  # forms are space-separated: a form starts with it after a space
+            params["sw"] = " " + starts_with
+            conds.append("(instr(' ' || d.phones, :sw) > 0 OR instr(' ' || d.emails, :sw) > 0)")
         fts = self._fts_expression()
         probe = self.conn.execute(
             f"SELECT count(*) FROM (SELECT 1 FROM {ix.FTS} WHERE {ix.FTS} MATCH :m LIMIT :n)",
