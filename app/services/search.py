@@ -43,7 +43,9 @@ FUZZY_MIN_TERM = 5
 # sample predicts more than FTS_SORT_CAP matches in all, the walk goes on, else FTS5 sorts
 WALK_WINDOW = 1000
 FTS_PROBE = 300
-FTS_SORT_CAP = 20000
+FTS_SORT_CAP = 10000
+# a walk for phone/email prefixes among dense substring matches stops after this many rows
+PREFIX_WALK_BUDGET = 3000
 
 
 @dataclass(frozen=True)
@@ -217,12 +219,6 @@ class _Finder:
         out: list[tuple[int, int, int]] = []
         seen: set[int] = set()
         streams = [(EXACT, self._exact_stream), (PREFIX, self._prefix_stream)]
-        contact = self.q.digits or (
-            self.q.terms[0] if len(self.q.terms) == 1 and not self.name_terms else ""
-        )
-        if len(contact) >= 3:
-            # a phone or email fragment: numbers/addresses starting with it rank first
-            streams.append((PREFIX, lambda: self._substring_stream(starts_with=contact)))
         if self.q.is_phone or any(len(t) >= 3 for t in self.q.terms):
             streams.append((SUBSTRING, self._substring_stream))
         streams.append((FUZZY, self._fuzzy_stream))
@@ -355,15 +351,14 @@ class _Finder:
         self.trusted = self.trusted and len(driver) <= ix.PREFIX_KEY_MAX
         return self._key_walk("k.key = :k", {"k": "p" + driver[: ix.PREFIX_KEY_MAX]}, others)
 
-    def _substring_stream(self, starts_with: str = "") -> Iterator[Batch]:
+    def _substring_stream(self) -> Iterator[Batch]:
         """Substring candidates in recency order, cheap whether matches are many or few.
 
-        With ``starts_with``, only customers with a phone form or address starting with it.
-
-        A bounded probe of the FTS5 trigram index tells few matches from many. Few: they are
-        read joined to the documents in recency order. Many: the ``WALK_WINDOW`` most recent
-        customers are tested directly; if matches are dense there (the page usually fills
-        right away) the walk goes on, else the trigram matches past the window are sorted.
+        A bounded probe of the FTS5 trigram index, then a test of the ``WALK_WINDOW`` most
+        recent customers, estimate how many match. Up to ``FTS_SORT_CAP``: the trigram
+        matches are read joined to the documents, sorted by recency. More: they are dense,
+        so walking the documents in recency order fills the page after a few hundred rows.
+        For a phone or email fragment, numbers and addresses that start with it come first.
         """
         params: dict[str, object] = {}
         conds = []
@@ -378,10 +373,15 @@ class _Finder:
                 f"(instr(d.names, :t{i}) > 0 OR instr(d.emails, :t{i}) > 0"
                 f" OR instr(d.phones, :t{i}) > 0)"
             )
-        if starts_with:  # forms are space-separated: a form starts with it after a space
-            params["sw"] = " " + starts_with
-            conds.append("(instr(' ' || d.phones, :sw) > 0 OR instr(' ' || d.emails, :sw) > 0)")
+        where = " AND ".join(conds)
+        contact = self.q.digits or (
+            self.q.terms[0] if len(self.q.terms) == 1 and not self.name_terms else ""
+        )
+        # forms and addresses are space-separated: one starts with it right after a space
+        starts = "(instr(' ' || d.phones, :sw) > 0 OR instr(' ' || d.emails, :sw) > 0)"
+        params["sw"] = " " + contact
         fts = self._fts_expression()
+        params["m"] = fts
         probe = self.conn.execute(
             f"SELECT count(*) FROM (SELECT 1 FROM {ix.FTS} WHERE {ix.FTS} MATCH :m LIMIT :n)",
             {"m": fts, "n": FTS_PROBE},
@@ -389,38 +389,52 @@ class _Finder:
         if probe == 0:
             return
         sorted_fts = (
-            f"SELECT d.recency, d.customer_id FROM {ix.FTS} f "
+            f"SELECT d.recency, d.customer_id, {starts if contact else '0'} FROM {ix.FTS} f "
             f"JOIN {ix.DOC} d ON d.customer_id = f.rowid "
-            f"WHERE f.{ix.FTS} MATCH :m AND {' AND '.join(conds)} "
-            "AND (d.recency, d.customer_id) > (:r0, :c0) "
-            "ORDER BY d.recency, d.customer_id LIMIT :n"
+            f"WHERE f.{ix.FTS} MATCH :m AND {where} ORDER BY d.recency, d.customer_id"
         )
-        if probe < FTS_PROBE:  # few matches: read them all, sorted by recency
-            yield from self._pages(sorted_fts, {**params, "m": fts})
-            return
-        walk = (
-            f"SELECT d.recency, d.customer_id FROM {ix.DOC} d WHERE {' AND '.join(conds)} "
-            "AND (d.recency, d.customer_id) > (:r0, :c0) {window}"
-            "ORDER BY d.recency, d.customer_id LIMIT :n"
-        )
-        edge = self.conn.execute(
-            f"SELECT recency, customer_id FROM {ix.DOC} ORDER BY recency, customer_id "
-            "LIMIT 1 OFFSET :w",
-            {"w": WALK_WINDOW},
-        ).fetchone()
-        if edge is None:  # a small store: the walk is the whole store
-            yield from self._pages(walk.format(window=""), params)
-            return
-        in_window = self.conn.execute(
-            walk.format(window="AND (d.recency, d.customer_id) <= (:er, :ec) "),
-            {**params, "r0": -(1 << 62), "c0": -1, "er": edge[0], "ec": edge[1], "n": -1},
-        ).fetchall()
-        yield in_window
-        size = self.conn.execute(f"SELECT max(customer_id) FROM {ix.DOC}").fetchone()[0] or 0
-        if len(in_window) * size / WALK_WINDOW > FTS_SORT_CAP:
-            yield from self._pages(walk.format(window=""), params, start=edge)
-        else:
-            yield from self._pages(sorted_fts, {**params, "m": fts}, start=edge)
+        if probe >= FTS_PROBE:
+            edge = self.conn.execute(
+                f"SELECT recency, customer_id FROM {ix.DOC} ORDER BY recency, customer_id "
+                "LIMIT 1 OFFSET :w",
+                {"w": WALK_WINDOW},
+            ).fetchone()
+            dense = edge is None  # a small store: walking it all is cheapest
+            if edge is not None:
+                in_window = self.conn.execute(
+                    f"SELECT count(*) FROM {ix.DOC} d WHERE {where} "
+                    "AND (d.recency, d.customer_id) <= (:er, :ec)",
+                    {**params, "er": edge[0], "ec": edge[1]},
+                ).fetchone()[0]
+                size = self.conn.execute(f"SELECT max(customer_id) FROM {ix.DOC}").fetchone()[0]
+                dense = in_window * (size or 0) / WALK_WINDOW > FTS_SORT_CAP
+            if dense:
+                walk = (
+                    f"SELECT d.recency, d.customer_id FROM {ix.DOC} d WHERE {where} {{extra}} "
+                    "AND (d.recency, d.customer_id) > (:r0, :c0) "
+                    "ORDER BY d.recency, d.customer_id LIMIT :n"
+                )
+                if contact:
+                    # bounded: a prefix hit past the budget still comes, as a substring hit would
+                    budget = self.conn.execute(
+                        f"SELECT recency, customer_id FROM {ix.DOC} ORDER BY recency, customer_id"
+                        " LIMIT 1 OFFSET :w",
+                        {"w": PREFIX_WALK_BUDGET},
+                    ).fetchone() or (1 << 62, 1 << 62)
+                    yield from self._pages(
+                        walk.format(
+                            extra=f"AND {starts} AND (d.recency, d.customer_id) <= (:br, :bc)"
+                        ),
+                        {**params, "br": budget[0], "bc": budget[1]},
+                    )
+                yield from self._pages(walk.format(extra=""), params)
+                return
+        rows = self.conn.execute(sorted_fts, params).fetchall()
+        if contact:
+            rows = [r for r in rows if r[2]] + [r for r in rows if not r[2]]
+        step = max(self.limit * 2, 64)
+        for i in range(0, len(rows), step):
+            yield [(r[0], r[1]) for r in rows[i : i + step]]
 
     def _neighbours(self, term: str) -> list[str]:
         keys = sorted(ix.deletions(term))
