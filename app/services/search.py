@@ -39,13 +39,12 @@ SMALL_CANDIDATES = 400
 # a whole-token range (prefix of 4+ letters) this small is sorted; larger ones are walked
 RANGE_SORT_CAP = 2000
 FUZZY_MIN_TERM = 5
-# substring matches are first tested among this many most recent customers; if that
-# sample predicts more than FTS_SORT_CAP matches in all, the walk goes on, else FTS5 sorts
-WALK_WINDOW = 1000
+# substring rank: an FTS5 probe this long tells few matches from many; with many, the
+# density among the WALK_WINDOW most recent customers decides: walk in recency order if
+# the page should fill within WALK_ROWS_MAX rows, else sort the trigram matches
 FTS_PROBE = 300
-FTS_SORT_CAP = 10000
-# a walk for phone/email prefixes among dense substring matches stops after this many rows
-PREFIX_WALK_BUDGET = 3000
+WALK_WINDOW = 1000
+WALK_ROWS_MAX = 8000
 
 
 @dataclass(frozen=True)
@@ -355,9 +354,9 @@ class _Finder:
         """Substring candidates in recency order, cheap whether matches are many or few.
 
         A bounded probe of the FTS5 trigram index, then a test of the ``WALK_WINDOW`` most
-        recent customers, estimate how many match. Up to ``FTS_SORT_CAP``: the trigram
-        matches are read joined to the documents, sorted by recency. More: they are dense,
-        so walking the documents in recency order fills the page after a few hundred rows.
+        recent customers, estimate how dense matches are. Dense enough that walking the
+        documents in recency order fills the page within ``WALK_ROWS_MAX`` rows: walk.
+        Otherwise the trigram matches are read joined to the documents, sorted by recency.
         For a phone or email fragment, numbers and addresses that start with it come first.
         """
         params: dict[str, object] = {}
@@ -394,40 +393,38 @@ class _Finder:
             f"WHERE f.{ix.FTS} MATCH :m AND {where} ORDER BY d.recency, d.customer_id"
         )
         if probe >= FTS_PROBE:
+            walk = (
+                f"SELECT d.recency, d.customer_id, {starts if contact else '0'} FROM {ix.DOC} d "
+                f"WHERE {where} AND (d.recency, d.customer_id) > (:r0, :c0) {{bound}}"
+                "ORDER BY d.recency, d.customer_id LIMIT :n"
+            )
             edge = self.conn.execute(
                 f"SELECT recency, customer_id FROM {ix.DOC} ORDER BY recency, customer_id "
                 "LIMIT 1 OFFSET :w",
                 {"w": WALK_WINDOW},
             ).fetchone()
-            dense = edge is None  # a small store: walking it all is cheapest
-            if edge is not None:
-                in_window = self.conn.execute(
-                    f"SELECT count(*) FROM {ix.DOC} d WHERE {where} "
-                    "AND (d.recency, d.customer_id) <= (:er, :ec)",
-                    {**params, "er": edge[0], "ec": edge[1]},
-                ).fetchone()[0]
-                size = self.conn.execute(f"SELECT max(customer_id) FROM {ix.DOC}").fetchone()[0]
-                dense = in_window * (size or 0) / WALK_WINDOW > FTS_SORT_CAP
-            if dense:
-                walk = (
-                    f"SELECT d.recency, d.customer_id FROM {ix.DOC} d WHERE {where} {{extra}} "
-                    "AND (d.recency, d.customer_id) > (:r0, :c0) "
-                    "ORDER BY d.recency, d.customer_id LIMIT :n"
-                )
-                if contact:
-                    # bounded: a prefix hit past the budget still comes, as a substring hit would
-                    budget = self.conn.execute(
-                        f"SELECT recency, customer_id FROM {ix.DOC} ORDER BY recency, customer_id"
-                        " LIMIT 1 OFFSET :w",
-                        {"w": PREFIX_WALK_BUDGET},
-                    ).fetchone() or (1 << 62, 1 << 62)
-                    yield from self._pages(
-                        walk.format(
-                            extra=f"AND {starts} AND (d.recency, d.customer_id) <= (:br, :bc)"
-                        ),
-                        {**params, "br": budget[0], "bc": budget[1]},
-                    )
-                yield from self._pages(walk.format(extra=""), params)
+            bounded = edge is not None  # else a small store: the window is all of it
+            window = self.conn.execute(
+                walk.format(
+                    bound="AND (d.recency, d.customer_id) <= (:er, :ec) " if bounded else ""
+                ),
+                {
+                    **params,
+                    "r0": -(1 << 62),
+                    "c0": -1,
+                    "er": edge and edge[0],
+                    "ec": edge and edge[1],
+                    "n": -1,
+                },
+            ).fetchall()
+            # the walk fills the page after about limit * window / matches-in-window rows
+            if not bounded or (window and self.limit * WALK_WINDOW / len(window) <= WALK_ROWS_MAX):
+                # numbers/addresses starting with the fragment first, among the window's
+                # (past it, such a hit comes in recency order with the substring hits)
+                yield [(r[0], r[1]) for r in window if r[2]]
+                yield [(r[0], r[1]) for r in window if not r[2]]
+                if bounded:
+                    yield from self._pages(walk.format(bound=""), params, start=edge)
                 return
         rows = self.conn.execute(sorted_fts, params).fetchall()
         if contact:
@@ -478,7 +475,7 @@ class _Finder:
         self, sql: str, params: dict, start: tuple[int, int] = (-(1 << 62), -1)
     ) -> Iterator[list[tuple[int, int]]]:
         """Keyset pagination over (recency, customer_id): small first page, growing pages."""
-        (r0, c0), n = start, max(self.limit * 2, 64)
+        (r0, c0), n = start, self.limit + 16
         while True:
             rows = self.conn.execute(sql, {**params, "r0": r0, "c0": c0, "n": n}).fetchall()
             if not rows:
@@ -486,7 +483,7 @@ class _Finder:
             yield [(r[0], r[1]) for r in rows]
             if len(rows) < n:
                 return
-            r0, c0 = rows[-1]
+            r0, c0 = rows[-1][0], rows[-1][1]
             n = min(n * 4, 4096)
 
 
