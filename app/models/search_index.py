@@ -153,7 +153,7 @@ def name_tokens(first: str, last: str, display: str) -> list[str]:
 
 
 # names repeat (families, common first names, bulk imports): spare the transliterations
-_name_tokens_cached = functools.lru_cache(maxsize=65536)(name_tokens)
+_name_tokens_cached = functools.lru_cache(maxsize=8192)(name_tokens)
 
 
 def token_keys(tokens: Iterable[str]) -> set[str]:
