@@ -247,3 +247,66 @@ def test_migration_rebuilds_the_index_for_an_existing_store(book):
     assert _ids(s, "zhangw") == [ids["zhang"]]
     assert _ids(s, "7272") == [ids["jean"]]
     assert _ids(s, "dupomt") == [ids["jean"]]
+
+
+def test_cli_search_json_and_text(tmp_path):
+    import json
+
+    from tests.test_cli import run
+
+    d = tmp_path / "data"
+    assert run(d, "init").returncode == 0
+    added = run(
+        d,
+        "add",
+        "--first-name",
+        "Zoé",
+        "--last-name",
+        "Lefèvre",
+        "--phone",
+        "+33 6 52 52 72 72",
+        "--json",
+    )
+    assert added.returncode == 0, added.stderr
+    cid = json.loads(added.stdout)["id"]
+    found = run(d, "search", "0652", "--json", "--limit", "5")
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert [(h["id"], h["display_name"], h["match"]) for h in hits] == [
+        (cid, "Zoé Lefèvre", "prefix")
+    ]
+    text_out = run(d, "search", "zoe lefevre")
+    assert "Zoé Lefèvre" in text_out.stdout and "exact" in text_out.stdout
+    run(d, "archive", str(cid))
+    archived = json.loads(run(d, "search", "zoe", "--json", "--archived").stdout)
+    assert [h["archived"] for h in archived] == [True]
+
+
+def test_many_phone_matches_rank_numbers_starting_with_the_digits_first(empty_store):
+    s = empty_store
+    rows = [(f"Client{i:03d}", f"+3361{i:03d}0652") for i in range(search.SMALL_CANDIDATES + 30)]
+    with s.session() as session:
+        conn = session.connection()
+        ids = (
+            conn.execute(
+                insert(Customer).returning(Customer.id),
+                [
+                    dict(first_name=f, last_name="X", display_name=f"{f} X", sort_name=f.lower())
+                    for f, _p in rows
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            insert(CustomerPhone),
+            [
+                dict(customer_id=i, raw=p, e164=p, position=0)
+                for i, (_f, p) in zip(ids, rows, strict=True)
+            ],
+        )
+        tracking.refresh_derived(conn, ids)
+    starter = _add(s, "Paul", "Starter", ["06 52 11 22 33"])
+    hits = search.search(s, "0652", limit=3)
+    assert (hits[0].id, hits[0].match) == (starter, "prefix")
+    assert [h.match for h in hits[1:]] == ["substring", "substring"]

@@ -270,7 +270,10 @@ def cmd_search(args: argparse.Namespace) -> int:
         emit_json([h.__dict__ for h in hits])
     else:
         for h in hits:
-            say(f"#{h.id:<7} {h.display_name:<30} {h.phone or '':<20} {h.email or ''}")
+            say(
+                f"#{h.id:<7} {h.display_name:<30} {h.phone or '':<20} {h.email or '':<32}"
+                f" {h.match}{' (archived)' if h.archived else ''}"
+            )
         if not hits:
             warn("no customer matches")
     return 0
@@ -515,9 +518,13 @@ def register(sub: argparse._SubParsersAction, add_common: AddCommon) -> None:
     p = command("show", cmd_show, "show a customer's profile, notes, bookings and figures")
     p.add_argument("id", type=int, metavar="ID")
 
-    p = command("search", cmd_search, "find customers by name, phone digits or email")
+    p = command(
+        "search",
+        cmd_search,
+        "find customers by name parts, 3+ phone digits, email fragment or pinyin; best first",
+    )
     p.add_argument("query", metavar="QUERY")
-    p.add_argument("--limit", type=int, default=20, metavar="N")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N hits (20)")
     p.add_argument("--archived", action="store_true", help="include archived customers")
 
     p = command("book", cmd_book, "record a booking (creates the customer from contact details)")

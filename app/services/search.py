@@ -39,10 +39,12 @@ SMALL_CANDIDATES = 400
 # a whole-token range (prefix of 4+ letters) this small is sorted; larger ones are walked
 RANGE_SORT_CAP = 2000
 FUZZY_MIN_TERM = 5
-# substring matches are first tested among this many most recent customers; if that
-# sample predicts more than FTS_SORT_CAP matches in all, the walk goes on, else FTS5 sorts
+# substring rank: an FTS5 probe this long tells few matches from many; with many, the
+# density among the WALK_WINDOW most recent customers decides: walk in recency order if
+# the page should fill within WALK_ROWS_MAX rows, else sort the trigram matches
+FTS_PROBE = 300
 WALK_WINDOW = 1000
-FTS_SORT_CAP = 20000
+WALK_ROWS_MAX = 8000
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ def _marks(n: int) -> str:
 
 
 _HI = "\U0010ffff"
+Batch = list[tuple[int, int]]  # (recency, customer_id) pairs in result order
 
 
 def _fts_phrase(term: str) -> str:
@@ -158,6 +161,7 @@ class _Finder:
         self.limit = limit
         self.archived = archived
         self.name_terms = [t for t in query.terms if _is_name_term(t)]
+        self.trusted = False  # set by a stream whose SQL alone proves its rank
 
     # small helpers
     def _docs(self, ids: list[int]) -> dict[int, IndexRow]:
@@ -206,6 +210,7 @@ class _Finder:
         ranked.sort()
         if len(ranked) < self.limit:
             seen = {c for *_r, c in ranked}
+            self.trusted = False
             ranked += self._collect(self._fuzzy_stream(), FUZZY, seen, self.limit - len(ranked))
         return ranked[: self.limit]
 
@@ -217,20 +222,33 @@ class _Finder:
             streams.append((SUBSTRING, self._substring_stream))
         streams.append((FUZZY, self._fuzzy_stream))
         for rank, stream in streams:
+            self.trusted = False
             out += self._collect(stream(), rank, seen, self.limit - len(out))
             if len(out) >= self.limit:
                 break
         return out
 
     def _collect(
-        self, stream: Iterator[list[int]], rank: int, seen: set[int], want: int
+        self, stream: Iterator[Batch], rank: int, seen: set[int], want: int
     ) -> list[tuple[int, int, int]]:
-        """Accept, in stream order, customers whose rank is at most ``rank``."""
+        """Accept, in stream order, customers whose rank is at most ``rank``.
+
+        A stream whose SQL already proved the rank (``self.trusted``) skips reading and
+        re-checking the documents.
+        """
         got: list[tuple[int, int, int]] = []
         if want <= 0:
             return got
         for batch in stream:
-            ids = [c for c in dict.fromkeys(batch) if c not in seen]
+            if self.trusted:
+                for recency, cid in batch:
+                    if cid not in seen:
+                        seen.add(cid)
+                        got.append((rank, recency, cid))
+                        if len(got) >= want:
+                            return got
+                continue
+            ids = [c for c in dict.fromkeys(c for _r, c in batch) if c not in seen]
             docs = self._docs(ids)
             for cid in ids:
                 doc = docs.get(cid)
@@ -248,7 +266,7 @@ class _Finder:
 
     def _key_walk(
         self, where: str, params: dict, exists: list[str], sort: bool = False
-    ) -> Iterator[list[int]]:
+    ) -> Iterator[Batch]:
         """Walk search_key rows matching ``where`` in recency order, keyset-paginated.
 
         ``exists`` are keys the same customer must also hold (point lookups on the primary
@@ -271,15 +289,14 @@ class _Finder:
             )
             rows = self.conn.execute(sql, params).fetchall()
             for i in range(0, len(rows), 200):
-                yield [r[1] for r in rows[i : i + 200]]
+                yield rows[i : i + 200]
             return
         sql = (
             f"SELECT k.recency, k.customer_id FROM {ix.KEY} k WHERE {' AND '.join(conds)} "
             "AND (k.recency, k.customer_id) > (:r0, :c0) "
             "ORDER BY k.recency, k.customer_id LIMIT :n"
         )
-        for page in self._pages(sql, params):
-            yield [c for _r, c in page]
+        yield from self._pages(sql, params)
 
     @property
     def _single_key_sql(self) -> str:
@@ -290,7 +307,7 @@ class _Finder:
             "ORDER BY k.recency, k.customer_id LIMIT :n"
         )
 
-    def _exact_stream(self) -> Iterator[list[int]]:
+    def _exact_stream(self) -> Iterator[Batch]:
         terms = self.name_terms
         if not terms or len(terms) != len(self.q.terms):
             return iter(())
@@ -299,9 +316,10 @@ class _Finder:
             return iter(())
         driver = min(terms, key=lambda t: counts[t])
         others = ["e" + t for t in terms if t != driver]
+        self.trusted = True
         return self._key_walk("k.key = :k", {"k": "e" + driver}, others)
 
-    def _prefix_stream(self) -> Iterator[list[int]]:
+    def _prefix_stream(self) -> Iterator[Batch]:
         terms = self.name_terms
         if not terms:
             return iter(())
@@ -318,6 +336,10 @@ class _Finder:
             return iter(())
         driver = min(terms, key=lambda t: plans[t][1])
         others = ["p" + t[: ix.PREFIX_KEY_MAX] for t in terms if t != driver]
+        # the SQL alone proves the rank when no other term is cut to its first letters
+        self.trusted = len(self.q.terms) == len(terms) and all(
+            len(t) <= ix.PREFIX_KEY_MAX for t in terms if t != driver
+        )
         if plans[driver][0] == "range":
             return self._key_walk(
                 "k.key >= :lo AND k.key < :hi",
@@ -325,14 +347,17 @@ class _Finder:
                 others,
                 sort=True,
             )
+        self.trusted = self.trusted and len(driver) <= ix.PREFIX_KEY_MAX
         return self._key_walk("k.key = :k", {"k": "p" + driver[: ix.PREFIX_KEY_MAX]}, others)
 
-    def _substring_stream(self) -> Iterator[list[int]]:
+    def _substring_stream(self) -> Iterator[Batch]:
         """Substring candidates in recency order, cheap whether matches are many or few.
 
-        The ``WALK_WINDOW`` most recent customers are tested directly. If matches are dense
-        there (the page usually fills right away), the walk goes on; if they are sparse, the
-        FTS5 trigram index supplies the rest, joined to the documents in recency order.
+        A bounded probe of the FTS5 trigram index, then a test of the ``WALK_WINDOW`` most
+        recent customers, estimate how dense matches are. Dense enough that walking the
+        documents in recency order fills the page within ``WALK_ROWS_MAX`` rows: walk.
+        Otherwise the trigram matches are read joined to the documents, sorted by recency.
+        For a phone or email fragment, numbers and addresses that start with it come first.
         """
         params: dict[str, object] = {}
         conds = []
@@ -347,39 +372,66 @@ class _Finder:
                 f"(instr(d.names, :t{i}) > 0 OR instr(d.emails, :t{i}) > 0"
                 f" OR instr(d.phones, :t{i}) > 0)"
             )
-        walk = (
-            f"SELECT d.recency, d.customer_id FROM {ix.DOC} d WHERE {' AND '.join(conds)} "
-            "AND (d.recency, d.customer_id) > (:r0, :c0) {window}"
-            "ORDER BY d.recency, d.customer_id LIMIT :n"
+        where = " AND ".join(conds)
+        contact = self.q.digits or (
+            self.q.terms[0] if len(self.q.terms) == 1 and not self.name_terms else ""
         )
-        edge = self.conn.execute(
-            f"SELECT recency, customer_id FROM {ix.DOC} ORDER BY recency, customer_id "
-            "LIMIT 1 OFFSET :w",
-            {"w": WALK_WINDOW},
-        ).fetchone()
-        if edge is None:  # a small store: the walk is the whole store
-            for page in self._pages(walk.format(window=""), params):
-                yield [c for _r, c in page]
-            return
-        in_window = self.conn.execute(
-            walk.format(window="AND (d.recency, d.customer_id) <= (:er, :ec) "),
-            {**params, "r0": -(1 << 62), "c0": -1, "er": edge[0], "ec": edge[1], "n": -1},
-        ).fetchall()
-        yield [c for _r, c in in_window]
-        size = self.conn.execute(f"SELECT max(customer_id) FROM {ix.DOC}").fetchone()[0] or 0
-        if len(in_window) * size / WALK_WINDOW > FTS_SORT_CAP:
-            for page in self._pages(walk.format(window=""), params, start=edge):
-                yield [c for _r, c in page]
+        # forms and addresses are space-separated: one starts with it right after a space
+        starts = "(instr(' ' || d.phones, :sw) > 0 OR instr(' ' || d.emails, :sw) > 0)"
+        params["sw"] = " " + contact
+        fts = self._fts_expression()
+        params["m"] = fts
+        probe = self.conn.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {ix.FTS} WHERE {ix.FTS} MATCH :m LIMIT :n)",
+            {"m": fts, "n": FTS_PROBE},
+        ).fetchone()[0]
+        if probe == 0:
             return
         sorted_fts = (
-            f"SELECT d.recency, d.customer_id FROM {ix.FTS} f "
+            f"SELECT d.recency, d.customer_id, {starts if contact else '0'} FROM {ix.FTS} f "
             f"JOIN {ix.DOC} d ON d.customer_id = f.rowid "
-            f"WHERE f.{ix.FTS} MATCH :m AND {' AND '.join(conds)} "
-            "AND (d.recency, d.customer_id) > (:r0, :c0) "
-            "ORDER BY d.recency, d.customer_id LIMIT :n"
+            f"WHERE f.{ix.FTS} MATCH :m AND {where} ORDER BY d.recency, d.customer_id"
         )
-        for page in self._pages(sorted_fts, {**params, "m": self._fts_expression()}, start=edge):
-            yield [c for _r, c in page]
+        if probe >= FTS_PROBE:
+            walk = (
+                f"SELECT d.recency, d.customer_id, {starts if contact else '0'} FROM {ix.DOC} d "
+                f"WHERE {where} AND (d.recency, d.customer_id) > (:r0, :c0) {{bound}}"
+                "ORDER BY d.recency, d.customer_id LIMIT :n"
+            )
+            edge = self.conn.execute(
+                f"SELECT recency, customer_id FROM {ix.DOC} ORDER BY recency, customer_id "
+                "LIMIT 1 OFFSET :w",
+                {"w": WALK_WINDOW},
+            ).fetchone()
+            bounded = edge is not None  # else a small store: the window is all of it
+            window = self.conn.execute(
+                walk.format(
+                    bound="AND (d.recency, d.customer_id) <= (:er, :ec) " if bounded else ""
+                ),
+                {
+                    **params,
+                    "r0": -(1 << 62),
+                    "c0": -1,
+                    "er": edge and edge[0],
+                    "ec": edge and edge[1],
+                    "n": -1,
+                },
+            ).fetchall()
+            # the walk fills the page after about limit * window / matches-in-window rows
+            if not bounded or (window and self.limit * WALK_WINDOW / len(window) <= WALK_ROWS_MAX):
+                # numbers/addresses starting with the fragment first, among the window's
+                # (past it, such a hit comes in recency order with the substring hits)
+                yield [(r[0], r[1]) for r in window if r[2]]
+                yield [(r[0], r[1]) for r in window if not r[2]]
+                if bounded:
+                    yield from self._pages(walk.format(bound=""), params, start=edge)
+                return
+        rows = self.conn.execute(sorted_fts, params).fetchall()
+        if contact:
+            rows = [r for r in rows if r[2]] + [r for r in rows if not r[2]]
+        step = max(self.limit * 2, 64)
+        for i in range(0, len(rows), step):
+            yield [(r[0], r[1]) for r in rows[i : i + step]]
 
     def _neighbours(self, term: str) -> list[str]:
         keys = sorted(ix.deletions(term))
@@ -388,7 +440,7 @@ class _Finder:
         ).fetchall()
         return sorted(t for (t,) in found if OSA.distance(term, t, score_cutoff=1) <= 1)
 
-    def _fuzzy_stream(self) -> Iterator[list[int]]:
+    def _fuzzy_stream(self) -> Iterator[Batch]:
         candidates = [t for t in self.name_terms if len(t) >= FUZZY_MIN_TERM]
         if not candidates or self.q.is_phone:
             return iter(())
@@ -400,17 +452,19 @@ class _Finder:
         spellings = [s for s in spellings if s != term]
         if not spellings:
             return iter(())
+        # one term: a posting of a spelling one edit away is a fuzzy match by construction
+        self.trusted = len(self.q.terms) == 1
         return self._merged(["e" + s for s in spellings])
 
-    def _merged(self, keys: list[str]) -> Iterator[list[int]]:
+    def _merged(self, keys: list[str]) -> Iterator[Batch]:
         """Several keys' postings merged into one recency order."""
         walks = [
             itertools.chain.from_iterable(self._pages(self._single_key_sql, {"k": key}))
             for key in keys
         ]
-        batch: list[int] = []
-        for _recency, cid in heapq.merge(*walks):
-            batch.append(cid)
+        batch: list[tuple[int, int]] = []
+        for pair in heapq.merge(*walks):
+            batch.append(pair)
             if len(batch) >= 200:
                 yield batch
                 batch = []
@@ -421,7 +475,7 @@ class _Finder:
         self, sql: str, params: dict, start: tuple[int, int] = (-(1 << 62), -1)
     ) -> Iterator[list[tuple[int, int]]]:
         """Keyset pagination over (recency, customer_id): small first page, growing pages."""
-        (r0, c0), n = start, max(self.limit * 2, 64)
+        (r0, c0), n = start, self.limit + 16
         while True:
             rows = self.conn.execute(sql, {**params, "r0": r0, "c0": c0, "n": n}).fetchall()
             if not rows:
@@ -429,7 +483,7 @@ class _Finder:
             yield [(r[0], r[1]) for r in rows]
             if len(rows) < n:
                 return
-            r0, c0 = rows[-1]
+            r0, c0 = rows[-1][0], rows[-1][1]
             n = min(n * 4, 4096)
 
 
