@@ -104,6 +104,9 @@ SCHEMA: dict[str, SettingSpec] = {
         SettingSpec("smtp_from", "", _text, "Sender address"),
         SettingSpec("backup_folder", "", _text, "Automatic backup folder"),
         SettingSpec("auto_backup", False, _bool, "Automatic backups"),
+        SettingSpec(
+            "backup_passphrase_wanted", False, _bool, "Backups also open with a backup passphrase"
+        ),
     )
 }
 
