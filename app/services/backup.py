@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import json
 import logging
 import os
 import secrets
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 import pyrage
 import sqlcipher3.dbapi2 as sqlcipher
 from alembic.script import ScriptDirectory
@@ -365,8 +367,6 @@ def create_backup(
         cur.execute("ROLLBACK")
     finally:
         raw.close()
-    import json
-
     trailer = json.loads(holder["trailer"][len(fmt.TRAILER_PREFIX) :])
     result = BackupResult(
         path=out,
@@ -378,7 +378,8 @@ def create_backup(
     )
     if check:
         try:
-            checked = verify_backup(out, identities=[own], work_dir=folder)
+            # the scratch copy goes to the local data directory, not to a slow USB stick
+            checked = verify_backup(out, identities=[own], work_dir=store.data_dir)
             if checked.manifest.sha256 != result.sha256 or checked.counts != result.counts:
                 raise DamagedBackupError("it reads back different from what was written")
         except BackupError as exc:
@@ -619,16 +620,16 @@ def verify_backup(
         passphrase: the backup passphrase (needs the ``.passphrase`` file beside it).
         identities: age identities, instead of the two above.
         work_dir: where the scratch (encrypted, throwaway) database goes; default: the
-            backup's folder, else the system's temp folder.
+            user's cache folder (not /tmp, often a RAM disk).
     """
     path = Path(path).expanduser()
     if identities is None:
         identities = identities_for(path, recovery_key=recovery_key, passphrase=passphrase)
-    folder = Path(work_dir) if work_dir else path.parent
-    if not os.access(folder, os.W_OK):
-        import tempfile
-
-        folder = Path(tempfile.gettempdir())
+    if work_dir is not None:
+        folder = Path(work_dir)
+    else:
+        folder = Path(platformdirs.user_cache_dir("Regulars", appauthor=False))
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     scratch = folder / f".regulars-verify-{secrets.token_hex(6)}.db"
     conn, _key = scratch_database(scratch)
     try:
