@@ -151,3 +151,21 @@ def test_no_keyring_means_no_remembered_passphrase(demo_store):
     assert backup.remembered_passphrase(demo_store.data_dir) is None
     with pytest.raises(Exception, match="keyring"):
         backup.remember_passphrase(demo_store.data_dir, "x")
+
+
+def test_leftovers_of_a_killed_backup_are_cleaned_after_an_hour(tmp_path):
+    import os
+    import time
+
+    old = tmp_path / ".regulars-20261122-030000.age.1a2b3c4d.partial"
+    fresh = tmp_path / ".regulars-20261123-030000.age.5e6f7a8b.partial"
+    scratch = tmp_path / ".regulars-verify-0123456789ab.db"
+    mine = tmp_path / "regulars-20261122-030000.age"
+    for path in (old, fresh, scratch, mine):
+        path.write_bytes(b"ciphertext")
+    hour_ago = time.time() - 4000
+    for path in (old, scratch, mine):
+        os.utime(path, (hour_ago, hour_ago))
+    removed = rot.clean_leftovers(tmp_path)
+    assert sorted(removed) == sorted([old, scratch])
+    assert fresh.exists() and mine.exists()
