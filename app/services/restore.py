@@ -121,7 +121,7 @@ def prepare_restore(
             manifest = backup.load_backup(
                 backup_path, identities, conn, progress=progress, cancelled=cancelled
             )
-            _integrity, counts = backup.check_loaded(conn, manifest, backup_path)
+            _integrity, counts = backup.check_loaded(conn, manifest, backup_path, quick=True)
             _rebuild_search_index(conn, manifest)
             conn.execute("PRAGMA journal_mode = DELETE")
             conn.execute("PRAGMA journal_mode = WAL")
