@@ -96,11 +96,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     kit, phrase = _backup_secrets(args)
+    directory = data_dir(args)
     try:
         result = backup.verify_backup(
             Path(args.file),
             recovery_key=kit,
             passphrase=phrase,
+            work_dir=directory if directory.is_dir() else None,
             progress=_progress(args, "Checking"),
         )
     except BackupSecretError as exc:

@@ -44,6 +44,9 @@ ROWS_PER_INSERT = 400
 BATCH_BYTES = 1 << 20
 
 
+_INDEX_DDL = ("CREATE INDEX ", "CREATE UNIQUE INDEX ")
+
+
 class FormatError(Exception):
     """The decrypted stream is not a (complete, intact) Regulars backup."""
 
@@ -199,8 +202,12 @@ class Loader:
         check_header: Callable[[dict[str, Any]], None],
         progress: Callable[[int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
+        *,
+        skip_indexes: bool = False,
     ) -> None:
         self.conn = conn
+        # checking a backup needs its data, not its indexes (derived, and slow to build)
+        self.skip_indexes = skip_indexes
         self.check_header = check_header
         self.progress = progress
         self.cancelled = cancelled
@@ -303,6 +310,8 @@ class Loader:
         text = text.replace("\nBEGIN TRANSACTION;\n", "\n").replace("\nCOMMIT;\n", "\n")
         if text.startswith("BEGIN TRANSACTION;\n"):
             text = text[len("BEGIN TRANSACTION;\n") :]
+        if self.skip_indexes and "INDEX" in text:
+            text = "\n".join(line for line in text.split("\n") if not line.startswith(_INDEX_DDL))
         if text.strip():
             self.conn.executescript("BEGIN;\n" + text + "\nCOMMIT;")
 

@@ -202,6 +202,7 @@ def run_auto_backup(
         raise
     entry.update(ok=True, bytes=result.bytes, counts=result.counts, message="checked")
     entry["removed"] = [str(p) for p in rotate(folder, now)]
+    clean_leftovers(folder, store.data_dir)
     record(store.data_dir, entry)
     return result
 
@@ -265,6 +266,27 @@ def rotate(folder: Path, now: dt.datetime | None = None) -> list[Path]:
             with contextlib.suppress(FileNotFoundError):
                 victim.unlink()
         removed.append(path)
+    return removed
+
+
+LEFTOVER_RE = re.compile(r"^\.(regulars-.*\.partial|regulars-verify-[0-9a-f]+\.db.*)$")
+LEFTOVER_AGE_S = 3600
+
+
+def clean_leftovers(*folders: Path) -> list[Path]:
+    """Remove temp files a killed backup or check left behind (older than an hour, so a
+    backup running elsewhere right now is never touched). They hold only ciphertext."""
+    import time
+
+    removed = []
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            for path in Path(folder).iterdir():
+                old = time.time() - path.stat().st_mtime > LEFTOVER_AGE_S
+                if LEFTOVER_RE.match(path.name) and path.is_file() and old:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                        removed.append(path)
     return removed
 
 

@@ -7,8 +7,9 @@ key slots (a new recovery kit). Any failure deletes that folder and leaves the l
 exactly as it was. :func:`commit_restore` then moves the live store (database, its -wal,
 key slots) into ``replaced-<time>/`` as a safety copy and renames the new files into place,
 the database last — so the data directory holds either the old store, or the new one, or
-(after a crash between two renames) no store and both complete copies beside it, which
-:func:`commit_restore` on the same prepared folder, or another restore, completes.
+(after a crash between two renames) no store at all, with the old one complete in
+``replaced-<time>/`` and the new one complete in ``.restore-…/``; running the restore again
+then finishes the job. Nothing is ever deleted before the new store is in place.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def prepare_restore(
             manifest = backup.load_backup(
                 backup_path, identities, conn, progress=progress, cancelled=cancelled
             )
-            _integrity, counts = backup.check_loaded(conn, manifest, backup_path)
+            _integrity, counts = backup.check_loaded(conn, manifest, backup_path, quick=True)
             _rebuild_search_index(conn, manifest)
             conn.execute("PRAGMA journal_mode = DELETE")
             conn.execute("PRAGMA journal_mode = WAL")

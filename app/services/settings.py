@@ -136,6 +136,9 @@ SCHEMA: dict[str, SettingSpec] = {
         SettingSpec("door_code", "", _text, "Door or key-box code", secret=True),
         SettingSpec("backup_folder", "", _text, "Automatic backup folder"),
         SettingSpec("auto_backup", False, _bool, "Automatic backups"),
+        SettingSpec(
+            "backup_passphrase_wanted", False, _bool, "Backups also open with a backup passphrase"
+        ),
     )
 }
 
