@@ -495,7 +495,8 @@ def test_cleaning_in_a_helper_process_gives_the_same_import(empty_store, tmp_pat
     rows = (
         ["Name,Phone,Email,Birthday"]
         + [
-            f"Person{i} Test,+33 6 12 34 {i // 100:02d} {i % 100:02d},p{i}@example.org,0{i % 9 + 1}/05/1980"
+            f"Person{i} Test,+33 6 12 34 {i // 100:02d} {i % 100:02d},p{i}@example.org,"
+            f"0{i % 9 + 1}/05/1980"
             for i in range(300)
         ]
         + ["Bad Row,12,,"]
@@ -503,6 +504,8 @@ def test_cleaning_in_a_helper_process_gives_the_same_import(empty_store, tmp_pat
     path = write(tmp_path / "many.csv", "\n".join(rows))
     serial = importing.import_file(empty_store, path, ImportOptions(dry_run=True))
     monkeypatch.setattr(importing, "PARALLEL_MIN_ROWS", 1)
-    parallel = importing.import_file(empty_store, path, ImportOptions(skip_bad_rows=True))
+    parallel = importing.import_file(
+        empty_store, path, ImportOptions(skip_bad_rows=True, parallel=True)
+    )
     assert parallel.batch and parallel.created == serial.created == 300
     assert [p.to_json() for p in parallel.problems] == [p.to_json() for p in serial.problems]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -111,6 +112,9 @@ class ImportOptions:
     date_order: str | None = None  # dmy or mdy, for columns that could be either
     dry_run: bool = False
     skip_bad_rows: bool = False
+    # clean big files in a helper process (spawned: the caller's main module must be
+    # import-safe, as `regulars`, `python -m app` and pytest are; never in a frozen app)
+    parallel: bool = False
 
 
 @dataclass
@@ -136,10 +140,6 @@ class ImportReport:
     sheet: str | None = None
     profile: str = "generic"
     date_orders: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def error_rows(self) -> int:
-        return self.skipped
 
     @property
     def has_errors(self) -> bool:
@@ -405,11 +405,14 @@ def import_file(
     return report
 
 
-def _cleaned_rows(source: TableSource, cleaner: RowCleaner, total: int) -> Iterator[CleanRow]:
+def _cleaned_rows(
+    source: TableSource, cleaner: RowCleaner, total: int, parallel: bool
+) -> Iterator[CleanRow]:
     """Clean rows in file order. Big files are cleaned in a helper process, a few chunks
     ahead of the writer, so cleaning and writing share the machine's cores; at most three
     chunks are in flight, so memory stays flat."""
-    if total < PARALLEL_MIN_ROWS or (os.cpu_count() or 1) < 2:
+    frozen = getattr(sys, "frozen", False)
+    if not parallel or frozen or total < PARALLEL_MIN_ROWS or (os.cpu_count() or 1) < 2:
         for number, cells in source.rows():
             yield cleaner.clean(number, cells)
         return
@@ -522,7 +525,7 @@ class _Run:
                 self._start()
                 done = 0
                 chunk: list[CleanRow] = []
-                for row in _cleaned_rows(source, cleaner, total):
+                for row in _cleaned_rows(source, cleaner, total, self.options.parallel):
                     for p in row.problems:
                         _add_problem(report, p)
                     if row.bad:
@@ -554,9 +557,6 @@ class _Run:
                 trans.rollback()
                 report.cancelled = True
                 report.created = report.updated = 0
-            except ImportFileError:
-                trans.rollback()
-                raise
             except BaseException:
                 trans.rollback()
                 raise

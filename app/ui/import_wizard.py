@@ -457,6 +457,7 @@ class ImportWizard(QWizard):
             date_order=page.date_combo.currentData() or None,
             dry_run=dry_run,
             skip_bad_rows=self.check_page.skip.isChecked(),
+            parallel=True,
         )
 
 
