@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from app.models import (
@@ -54,9 +53,17 @@ from app.services.import_mapping import (
     unmapped_columns,
 )
 from app.services.import_readers import ImportFileError, TableSource, open_table
-from app.services.import_rows import PROFILE_VALUES, CleanRow, Problem, RowCleaner, Settings
+from app.services.import_rows import (
+    PROFILE_VALUES,
+    CleanRow,
+    Problem,
+    RowCleaner,
+    Settings,
+    name_views,
+    phone_views,
+)
 from app.services.normalize import display_name, sort_key
-from app.services.search_text import email_document, name_document
+from app.services.search_text import email_document
 from app.services.store import Store
 
 __all__ = [
@@ -506,6 +513,8 @@ class _Run:
         }
         self.floors: dict[str, int] = {}
         self.batch_refs: set[str] = set()
+        self.names: dict[tuple[str, str], tuple[str, str, str]] = {}
+        self.phones: dict[str, tuple[str, list[str]]] = {}
 
     # -------------------------------------------------------------- driver
 
@@ -777,6 +786,9 @@ class _Run:
                 by_phone.setdefault(p.e164, cid)
             for e in row.emails:
                 by_email.setdefault(e.address.lower(), cid)
+        # names and phone forms the cleaner computed (in the helper process for big files)
+        self.names = {k: v for row in rows for k, v in row.names.items()}
+        self.phones = {k: v for row in rows for k, v in row.phone_views.items()}
         self._write(states, pending)
 
     def _match(self, row: CleanRow, by_ref, by_phone, by_email) -> int | None:
@@ -1005,12 +1017,14 @@ class _Run:
         for state in states.values():
             f = state.fields
             if not state.in_db:
+                display, sort, names = self._names(f["first_name"], f["last_name"])
                 new_rows.append(
                     dict(
                         {k: f.get(k) for k in _CUSTOMER_COLUMNS},
                         id=state.id,
-                        display_name=display_name(f["first_name"], f["last_name"]),
-                        sort_name=sort_key(f["first_name"], f["last_name"]),
+                        display_name=display,
+                        sort_name=sort,
+                        _names=names,
                         marketing_consent=bool(f.get("marketing_consent")),
                         created_at=self.now,
                         updated_at=self.now,
@@ -1060,6 +1074,9 @@ class _Run:
         # customers that existed before this chunk: the shared refresh, as every writer uses
         tracking.refresh_derived(conn, touched)
 
+    def _names(self, first: str, last: str) -> tuple[str, str, str]:
+        return self.names.get((first, last)) or name_views(first, last)
+
     def _add_derived(
         self, new_rows: list[dict[str, Any]], pending: dict[str, list[dict[str, Any]]]
     ) -> None:
@@ -1090,13 +1107,13 @@ class _Run:
             cid = row["id"]
             row.update(_figures(bookings.get(cid, []), self.now))
             cid_phones, cid_emails = phones.get(cid, []), emails.get(cid, [])
-            views = [_phone_views(e164) for e164 in cid_phones]
+            views = [self.phones.get(e164) or phone_views(e164) for e164 in cid_phones]
             row["primary_phone"] = views[0][0] if views else None
             row["primary_email"] = cid_emails[0] if cid_emails else None
             row["tag_names"] = ", ".join(sorted(tags.get(cid, []))) or None
             row["_search"] = {
                 "id": cid,
-                "n": name_document(row["first_name"], row["last_name"], row["display_name"]),
+                "n": row.pop("_names"),
                 "p": " | ".join(form for _intl, forms in views for form in forms),
                 "e": email_document(cid_emails),
             }
@@ -1105,19 +1122,6 @@ class _Run:
         return _jsonable(
             self.conn.scalar(select(getattr(Customer, name)).where(Customer.id == cid))
         )
-
-
-def _phone_views(e164: str) -> tuple[str, list[str]]:
-    """format_phone() and phone_digit_forms() of ``normalize`` from one parse (the
-    derived-data test checks they agree): three parses per new number cost seconds at 100k."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164, [e164.lstrip("+")]
-    intl = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    digits = "".join(ch for ch in national if ch.isdigit())
-    return intl, list(dict.fromkeys(f for f in (e164.lstrip("+"), digits) if f))
 
 
 def _figures(bookings: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
