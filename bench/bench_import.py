@@ -124,7 +124,9 @@ def _import(store_dir: str, path: str, queue) -> None:
     try:
         start = time.perf_counter()
         cpu = time.process_time()
-        report = importing.import_file(store, path, importing.ImportOptions(skip_bad_rows=True))
+        report = importing.import_file(
+            store, path, importing.ImportOptions(skip_bad_rows=True, parallel=True)
+        )
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - cpu
     finally:

@@ -491,3 +491,23 @@ def test_figures_written_for_new_customers_equal_the_shared_refresh(demo_store, 
         ids = [r[0] for r in conn.execute(text("SELECT id FROM customer"))]
         tracking.refresh_derived(conn, ids)
     assert dump(demo_store) == written
+
+
+def test_cleaning_in_a_helper_process_gives_the_same_import(empty_store, tmp_path, monkeypatch):
+    rows = (
+        ["Name,Phone,Email,Birthday"]
+        + [
+            f"Person{i} Test,+33 6 12 34 {i // 100:02d} {i % 100:02d},p{i}@example.org,"
+            f"0{i % 9 + 1}/05/1980"
+            for i in range(300)
+        ]
+        + ["Bad Row,12,,"]
+    )
+    path = write(tmp_path / "many.csv", "\n".join(rows))
+    serial = importing.import_file(empty_store, path, ImportOptions(dry_run=True))
+    monkeypatch.setattr(importing, "PARALLEL_MIN_ROWS", 1)
+    parallel = importing.import_file(
+        empty_store, path, ImportOptions(skip_bad_rows=True, parallel=True)
+    )
+    assert parallel.batch and parallel.created == serial.created == 300
+    assert [p.to_json() for p in parallel.problems] == [p.to_json() for p in serial.problems]

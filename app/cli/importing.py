@@ -23,6 +23,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         date_order=args.date_order,
         dry_run=args.dry_run,
         skip_bad_rows=args.skip_bad_rows,
+        parallel=True,
     )
     store = open_from_args(args)
     show_progress = not args.json and sys.stderr.isatty()

@@ -17,7 +17,10 @@ put the store back exactly.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,9 +53,16 @@ from app.services.import_mapping import (
     unmapped_columns,
 )
 from app.services.import_readers import ImportFileError, TableSource, open_table
-from app.services.import_rows import PROFILE_VALUES, CleanRow, Problem, RowCleaner, Settings
-from app.services.normalize import display_name, format_phone, sort_key
-from app.services.search_text import build_row
+from app.services.import_rows import (
+    PROFILE_VALUES,
+    CleanRow,
+    Problem,
+    RowCleaner,
+    Settings,
+    name_views,
+    phone_views,
+)
+from app.services.normalize import display_name, sort_key
 from app.services.store import Store
 
 __all__ = [
@@ -69,6 +79,8 @@ __all__ = [
 ]
 
 CHUNK = 2000
+# from this many rows on, cleaning runs in a helper process while this one writes
+PARALLEL_MIN_ROWS = 20_000
 MAX_PROBLEMS = 1000
 SAMPLE_ROWS = 50
 Progress = Callable[[int, int], None]
@@ -106,6 +118,9 @@ class ImportOptions:
     date_order: str | None = None  # dmy or mdy, for columns that could be either
     dry_run: bool = False
     skip_bad_rows: bool = False
+    # clean big files in a helper process (spawned: the caller's main module must be
+    # import-safe, as `regulars`, `python -m app` and pytest are; never in a frozen app)
+    parallel: bool = False
 
 
 @dataclass
@@ -131,10 +146,6 @@ class ImportReport:
     sheet: str | None = None
     profile: str = "generic"
     date_orders: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def error_rows(self) -> int:
-        return self.skipped
 
     @property
     def has_errors(self) -> bool:
@@ -400,6 +411,49 @@ def import_file(
     return report
 
 
+def _cleaned_rows(
+    source: TableSource, cleaner: RowCleaner, total: int, parallel: bool
+) -> Iterator[CleanRow]:
+    """Clean rows in file order. Big files are cleaned in a helper process, a few chunks
+    ahead of the writer, so cleaning and writing share the machine's cores; at most three
+    chunks are in flight, so memory stays flat."""
+    frozen = getattr(sys, "frozen", False)
+    if not parallel or frozen or total < PARALLEL_MIN_ROWS or (os.cpu_count() or 1) < 2:
+        for number, cells in source.rows():
+            yield cleaner.clean(number, cells)
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1, initializer=_init_cleaner, initargs=(cleaner,)) as pool:
+        in_flight: deque = deque()
+        batch: list[tuple[int, list[Any]]] = []
+        for number, cells in source.rows():
+            batch.append((number, cells))
+            if len(batch) == CHUNK:
+                in_flight.append(pool.apply_async(_clean_batch, (batch,)))
+                batch = []
+                if len(in_flight) >= 3:
+                    yield from in_flight.popleft().get()
+        if batch:
+            in_flight.append(pool.apply_async(_clean_batch, (batch,)))
+        while in_flight:
+            yield from in_flight.popleft().get()
+
+
+_worker_cleaner: RowCleaner | None = None
+
+
+def _init_cleaner(cleaner: RowCleaner) -> None:
+    global _worker_cleaner
+    _worker_cleaner = cleaner
+
+
+def _clean_batch(batch: list[tuple[int, list[Any]]]) -> list[CleanRow]:
+    assert _worker_cleaner is not None
+    return [_worker_cleaner.clean(number, cells) for number, cells in batch]
+
+
 def _add_problem(report: ImportReport, problem: Problem) -> None:
     report.problem_count += 1
     if len(report.problems) < MAX_PROBLEMS:
@@ -458,6 +512,8 @@ class _Run:
         }
         self.floors: dict[str, int] = {}
         self.batch_refs: set[str] = set()
+        self.names: dict[tuple[str, str], tuple[str, str, str]] = {}
+        self.phones: dict[str, tuple[str, list[str]]] = {}
 
     # -------------------------------------------------------------- driver
 
@@ -477,8 +533,7 @@ class _Run:
                 self._start()
                 done = 0
                 chunk: list[CleanRow] = []
-                for number, cells in source.rows():
-                    row = cleaner.clean(number, cells)
+                for row in _cleaned_rows(source, cleaner, total, self.options.parallel):
                     for p in row.problems:
                         _add_problem(report, p)
                     if row.bad:
@@ -510,9 +565,6 @@ class _Run:
                 trans.rollback()
                 report.cancelled = True
                 report.created = report.updated = 0
-            except ImportFileError:
-                trans.rollback()
-                raise
             except BaseException:
                 trans.rollback()
                 raise
@@ -733,6 +785,9 @@ class _Run:
                 by_phone.setdefault(p.e164, cid)
             for e in row.emails:
                 by_email.setdefault(e.address.lower(), cid)
+        # names and phone forms the cleaner computed (in the helper process for big files)
+        self.names = {k: v for row in rows for k, v in row.names.items()}
+        self.phones = {k: v for row in rows for k, v in row.phone_views.items()}
         self._write(states, pending)
 
     def _match(self, row: CleanRow, by_ref, by_phone, by_email) -> int | None:
@@ -961,12 +1016,14 @@ class _Run:
         for state in states.values():
             f = state.fields
             if not state.in_db:
+                display, sort, names = self._names(f["first_name"], f["last_name"])
                 new_rows.append(
                     dict(
                         {k: f.get(k) for k in _CUSTOMER_COLUMNS},
                         id=state.id,
-                        display_name=display_name(f["first_name"], f["last_name"]),
-                        sort_name=sort_key(f["first_name"], f["last_name"]),
+                        display_name=display,
+                        sort_name=sort,
+                        _names=names,
                         marketing_consent=bool(f.get("marketing_consent")),
                         created_at=self.now,
                         updated_at=self.now,
@@ -1010,6 +1067,9 @@ class _Run:
         # customers that existed before this chunk: the shared refresh, as every writer uses
         tracking.refresh_derived(conn, touched)
 
+    def _names(self, first: str, last: str) -> tuple[str, str, str]:
+        return self.names.get((first, last)) or name_views(first, last)
+
     def _add_derived(
         self, new_rows: list[dict[str, Any]], pending: dict[str, list[dict[str, Any]]]
     ) -> None:
@@ -1040,18 +1100,18 @@ class _Run:
             cid = row["id"]
             row.update(_figures(bookings.get(cid, []), self.now))
             cid_phones, cid_emails = phones.get(cid, []), emails.get(cid, [])
-            row["primary_phone"] = format_phone(cid_phones[0]) if cid_phones else None
+            views = [self.phones.get(e164) or phone_views(e164) for e164 in cid_phones]
+            row["primary_phone"] = views[0][0] if views else None
             row["primary_email"] = cid_emails[0] if cid_emails else None
             row["tag_names"] = ", ".join(sorted(tags.get(cid, []))) or None
-            row["_search"] = build_row(
-                cid,
-                first=row["first_name"],
-                last=row["last_name"],
-                display=row["display_name"],
-                e164s=cid_phones,
-                emails=cid_emails,
-                last_visit_at=row["last_visit_at"],
+            # the same row build_row() makes, from spellings cleaned in the helper process
+            row["_search"] = search_index.IndexRow(
+                customer_id=cid,
+                recency=search_index.recency_of(row["last_visit_at"]),
                 archived=False,
+                names=row.pop("_names"),
+                phones=" ".join(form for _intl, forms in views for form in forms),
+                emails=" ".join(a.lower() for a in cid_emails),
             )
 
     def _current(self, cid: int, name: str) -> Any:
