@@ -13,7 +13,7 @@ Kinds (see :data:`templates.KINDS`):
   consent and a reachable address that is not a booking-site relay.
 
 A booking-bound message that was marked sent is never drafted again for that booking;
-cancelled bookings drop out because only requested/confirmed bookings are reminded.
+cancelled (and merely requested) bookings get none: only confirmed ones are reminded.
 Nothing here sends anything: :mod:`messaging` does, and :func:`mark_sent` records it.
 """
 
@@ -44,7 +44,8 @@ FOLLOW_UP_WINDOW = dt.timedelta(days=7)  # a thank-you three weeks late reads od
 PRE_ARRIVAL_BEFORE = dt.timedelta(hours=24)
 BIRTHDAY_DAYS = 7  # "this week"
 BIRTHDAY_REPEAT = dt.timedelta(days=180)  # one greeting a year, whatever the window
-_UPCOMING = ("requested", "confirmed")
+# a requested booking is not agreed yet: no reminder, and certainly no door code
+_UPCOMING = ("confirmed",)
 _CHUNK = 500
 
 Progress = Callable[[int, int], None]
@@ -375,8 +376,7 @@ def _candidates(
             if pre_due < window_end and (b.id, "pre-arrival") not in sent:
                 out.append(_Candidate("pre-arrival", b.customer_id, pre_due, b))
         if (
-            b.status == "confirmed"
-            and b.created_at >= now - CONFIRMATION_WINDOW
+            b.created_at >= now - CONFIRMATION_WINDOW
             and not reminder
             and not {(b.id, "confirmation"), (b.id, "reminder")} & sent
         ):

@@ -164,6 +164,7 @@ class DraftsDialog(QDialog):
         self.ssl_context = None  # tests pass a context trusting their own certificate
         self._channel_used: dict[str, str] = {}
         self._operation = None
+        self._loading = None
         self._build()
         self.refresh()
 
@@ -277,6 +278,8 @@ class DraftsDialog(QDialog):
     def refresh(self) -> None:
         """Rebuild the queue in the background (it reads every upcoming booking)."""
         days = self.days.value()
+        if self._loading is not None:
+            self._loading.cancel()  # its (partial) result is ignored in _loaded
         self.status.setText(self.tr("Preparing messages…"))
         self.refresh_button.setEnabled(False)
 
@@ -287,7 +290,7 @@ class DraftsDialog(QDialog):
             conf = settings_svc.get_all(self.store)
             return queue, conf["timezone"], messaging.smtp_configured(self.store)
 
-        self._operation = run_in_background(
+        self._loading = run_in_background(
             self,
             work,
             with_progress=True,
@@ -297,7 +300,11 @@ class DraftsDialog(QDialog):
         )
 
     def _loaded(self, result: tuple[reminders.DraftQueue, str, bool]) -> None:
-        queue, tz_name, self._smtp_ready = result
+        queue, tz_name, smtp_ready = result
+        if queue.cancelled:
+            return
+        self._loading = None
+        self._smtp_ready = smtp_ready
         self.refresh_button.setEnabled(True)
         self.model.set_drafts(queue.drafts, tz_name)
         self.unreachable_model.set_rows(queue.unreachable)
@@ -311,6 +318,7 @@ class DraftsDialog(QDialog):
             self.status.setText(self.tr("Nothing to send today."))
 
     def _load_failed(self, message: str) -> None:
+        self._loading = None
         self.refresh_button.setEnabled(True)
         self.status.setText(self.tr("Could not prepare the messages: %1").replace("%1", message))
 
