@@ -9,8 +9,9 @@ Kinds (see :data:`templates.KINDS`):
 * ``pre-arrival`` — stays only, the day before arrival: check-in time, directions, code;
 * ``follow-up`` — thank-you after a completed visit of the last week (review link);
 * ``birthday`` — birthdays in the coming week; ``win-back`` — no visit for
-  ``winback_months`` months and nothing booked. These two are marketing: only with recorded
-  consent and a reachable address that is not a booking-site relay.
+  ``winback_months`` months (reached within the last 30 days) and nothing booked.
+  These two are marketing: only with recorded consent and a reachable address that is
+  not a booking-site relay.
 
 A booking-bound message that was marked sent is never drafted again for that booking;
 cancelled (and merely requested) bookings get none: only confirmed ones are reminded.
@@ -43,6 +44,9 @@ CONFIRMATION_WINDOW = dt.timedelta(days=7)  # bookings older than this are not "
 FOLLOW_UP_WINDOW = dt.timedelta(days=7)  # a thank-you three weeks late reads odd
 PRE_ARRIVAL_BEFORE = dt.timedelta(hours=24)
 BIRTHDAY_DAYS = 7  # "this week"
+# win-back goes to those who went quiet this past month, not to every customer who ever
+# lapsed: after an import that would be thousands of messages on the first morning
+WINBACK_WINDOW = dt.timedelta(days=30)
 BIRTHDAY_REPEAT = dt.timedelta(days=180)  # one greeting a year, whatever the window
 # a requested booking is not agreed yet: no reminder, and certainly no door code
 _UPCOMING = ("confirmed",)
@@ -376,7 +380,7 @@ def _candidates(
             if pre_due < window_end and (b.id, "pre-arrival") not in sent:
                 out.append(_Candidate("pre-arrival", b.customer_id, pre_due, b))
         if (
-            b.created_at >= now - CONFIRMATION_WINDOW
+            now - CONFIRMATION_WINDOW <= b.created_at <= now
             and not reminder
             and not {(b.id, "confirmation"), (b.id, "reminder")} & sent
         ):
@@ -413,6 +417,7 @@ def _candidates(
             Customer.marketing_consent.is_(True),
             Customer.last_visit_at.is_not(None),
             Customer.last_visit_at < cutoff,
+            Customer.last_visit_at >= cutoff - WINBACK_WINDOW,
             Customer.next_booking_at.is_(None),
         )
     ).all()
