@@ -21,6 +21,7 @@ Nothing here sends anything: :mod:`messaging` does, and :func:`mark_sent` record
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -210,6 +211,7 @@ def _values(
     return values
 
 
+@functools.lru_cache(maxsize=64)
 def _clock(value: str, loc: Locale) -> str:
     try:
         return format_time(dt.time.fromisoformat(value), format="short", locale=loc)

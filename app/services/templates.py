@@ -140,6 +140,7 @@ def _env() -> _Sandbox:
 # ---------------------------------------------------------------- languages
 
 
+@functools.lru_cache(maxsize=512)
 def _locale(tag: str | None) -> Locale | None:
     if not tag:
         return None
