@@ -162,6 +162,7 @@ class DraftsDialog(QDialog):
         )
         self.ask_save_path: Callable[[str], str] = self._ask_save_path
         self.ssl_context = None  # tests pass a context trusting their own certificate
+        self.ask_smtp_password: Callable[[], bool] = self._ask_smtp_password
         self._channel_used: dict[str, str] = {}
         self._operation = None
         self._loading = None
@@ -438,9 +439,16 @@ class DraftsDialog(QDialog):
             self.tr("Saved %1. Open it in your mail program to send it.").replace("%1", path)
         )
 
+    def _ask_smtp_password(self) -> bool:
+        from app.ui.drafts_smtp import open_smtp_password_dialog
+
+        return open_smtp_password_dialog(self, self.store).result() == QDialog.DialogCode.Accepted
+
     def send_smtp(self) -> None:
         draft = self.current()
         if draft is None:
+            return
+        if messaging.needs_smtp_password(self.store) and not self.ask_smtp_password():
             return
         subject, body = self.edited()
         row = self.table.currentIndex().row()
