@@ -334,3 +334,12 @@ def test_demo_queue_renders_every_draft(demo_store):
         assert d.subject and d.body and "{{" not in d.body
         if d.kind in templates.MARKETING_KINDS:
             assert not d.to.endswith("guest.booking.com")
+
+
+def test_lazy_queue_renders_the_same_text_when_shown(salon):
+    cid = add(salon, "Zoé", "Lefèvre", emails=["zoe@example.org"], preferred_language="fr")
+    book(salon, cid, in_days(1))
+    [eager] = reminders.draft_queue(salon).drafts
+    [lazy] = reminders.draft_queue(salon, render=False).drafts
+    assert lazy.body == "" and lazy.pending is not None
+    assert (lazy.ensure_rendered().subject, lazy.body) == (eager.subject, eager.body)

@@ -44,6 +44,9 @@ from app.services.timeutil import zone
 CONFIRMATION_WINDOW = dt.timedelta(days=7)  # bookings older than this are not "new"
 FOLLOW_UP_WINDOW = dt.timedelta(days=7)  # a thank-you three weeks late reads odd
 PRE_ARRIVAL_BEFORE = dt.timedelta(hours=24)
+# bounds the follow-up scan by start date: a stay that ended last week began at most
+# this long before (longer stays get no automatic thank-you)
+LONGEST_STAY = dt.timedelta(days=90)
 BIRTHDAY_DAYS = 7  # "this week"
 # win-back goes to those who went quiet this past month, not to every customer who ever
 # lapsed: after an import that would be thousands of messages on the first morning
@@ -74,6 +77,19 @@ class Draft:
     email: str | None = None
     phone: str | None = None
     booking_start: dt.datetime | None = None
+    # drafts listed but not yet shown are rendered on first use (see ensure_rendered)
+    pending: Callable[[], tuple[str, str]] | None = field(default=None, repr=False, compare=False)
+
+    def ensure_rendered(self) -> Draft:
+        """Fill subject and body if the queue was built with ``render=False``.
+
+        Raises:
+            templates.TemplateError: when the template in effect cannot be rendered.
+        """
+        if self.pending is not None:
+            self.subject, self.body = self.pending()
+            self.pending = None
+        return self
 
     @property
     def key(self) -> str:
@@ -124,6 +140,29 @@ class _Person:
     phones: list[str] = field(default_factory=list)  # E.164
 
 
+@dataclass(frozen=True)
+class _BookingFacts:
+    """What the placeholders need from a booking, readable after the session ends."""
+
+    id: int
+    kind: str
+    status: str
+    start_at: dt.datetime
+    end_at: dt.datetime | None
+    room: str | None
+    service: str | None
+    staff: str | None
+    price_minor: int
+    currency: str
+
+    @classmethod
+    def of(cls, b: Booking) -> _BookingFacts:
+        return cls(
+            b.id, b.kind, b.status, b.start_at, b.end_at, b.room, b.service, b.staff,
+            b.price_minor, b.currency,
+        )  # fmt: skip
+
+
 @dataclass
 class _Candidate:
     kind: str
@@ -163,7 +202,7 @@ def choose_channel(person: _Person, kind: str) -> tuple[str, str] | str:
 # ---------------------------------------------------------------- placeholders
 
 
-def _booking_values(booking: Booking, paid: int, tz_name: str, loc: Locale) -> dict[str, Any]:
+def _booking_values(booking: _BookingFacts, paid: int, tz_name: str, loc: Locale) -> dict[str, Any]:
     start = booking.start_at.astimezone(zone(tz_name))
     end = booking.end_at.astimezone(zone(tz_name)) if booking.end_at else None
     is_stay = booking.kind == "stay"
@@ -188,7 +227,7 @@ def _booking_values(booking: Booking, paid: int, tz_name: str, loc: Locale) -> d
 
 def _values(
     person: _Person,
-    booking: Booking | None,
+    booking: _BookingFacts | Booking | None,
     paid: int,
     conf: dict[str, Any],
     loc: Locale,
@@ -351,7 +390,8 @@ def _candidates(
         .join(Customer, Customer.id == Booking.customer_id)
         .where(
             _active(),
-            Booking.status.in_(_UPCOMING),
+            # status wrapped so SQLite walks the start_at index, not every confirmed booking
+            Booking.status.concat("").in_(_UPCOMING),
             Booking.start_at > now,
             or_(
                 Booking.start_at < window_end + lead,
@@ -365,7 +405,8 @@ def _candidates(
         .join(Customer, Customer.id == Booking.customer_id)
         .where(
             _active(),
-            Booking.status == "completed",
+            Booking.status.concat("") == "completed",
+            Booking.start_at >= ended_from - LONGEST_STAY,
             func.coalesce(Booking.end_at, Booking.start_at) >= ended_from,
             func.coalesce(Booking.end_at, Booking.start_at) < window_end,
         )
@@ -454,8 +495,12 @@ def _draft(
         return Unreachable(person.id, booking_id, cand.kind, person.display_name, route)
     channel, to = route
     template = tset.pick(cand.kind, person.language)
-    loc = templates.format_locale(person.language, template.language)
-    subject, body = templates.render(template, _values(person, cand.booking, paid, conf, loc))
+    facts = _BookingFacts.of(cand.booking) if cand.booking is not None else None
+
+    def render() -> tuple[str, str]:
+        loc = templates.format_locale(person.language, template.language)
+        return templates.render(template, _values(person, facts, paid, conf, loc))
+
     marketing = cand.kind in templates.MARKETING_KINDS
     return Draft(
         customer_id=person.id,
@@ -464,13 +509,14 @@ def _draft(
         channel=channel,
         language=template.language,
         to=to,
-        subject=subject,
-        body=body,
+        subject="",
+        body="",
         customer_name=person.display_name,
         due_at=cand.due_at,
         email=next((a for a, relay in person.emails if not (relay and marketing)), None),
         phone=person.phones[0] if person.phones else None,
         booking_start=cand.booking.start_at if cand.booking is not None else None,
+        pending=render,
     )
 
 
@@ -481,6 +527,7 @@ def draft_queue(
     now: dt.datetime | None = None,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
+    render: bool = True,
 ) -> DraftQueue:
     """Messages to send today (and in the next ``days`` days), rendered and routed.
 
@@ -491,6 +538,9 @@ def draft_queue(
         progress: called with (done, total) while drafts are rendered.
         cancelled: polled between drafts; when it returns True the queue so far is
             returned with ``cancelled=True``.
+        render: fill every subject and body now; with False they are filled by
+            :meth:`Draft.ensure_rendered` when a draft is shown (the window lists
+            hundreds and shows one).
 
     Returns:
         The drafts, soonest first, and the customers who should get a message but have no
@@ -516,7 +566,7 @@ def draft_queue(
             bid = cand.booking.id if cand.booking is not None else None
             made = _draft(cand, people[cand.customer_id], paid.get(bid or 0, 0), conf, tset)
             if isinstance(made, Draft):
-                queue.drafts.append(made)
+                queue.drafts.append(made.ensure_rendered() if render else made)
             else:
                 queue.unreachable.append(made)
             if progress is not None and (i % 200 == 0 or i == len(cands) - 1):

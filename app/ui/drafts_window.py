@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.services import messaging, reminders
 from app.services import settings as settings_svc
+from app.services.errors import ServiceError
 from app.services.store import Store
 from app.services.timeutil import to_local
 from app.ui.worker import run_in_background
@@ -286,7 +287,7 @@ class DraftsDialog(QDialog):
 
         def work(progress, cancelled):
             queue = reminders.draft_queue(
-                self.store, days=days, progress=progress, cancelled=cancelled
+                self.store, days=days, progress=progress, cancelled=cancelled, render=False
             )
             conf = settings_svc.get_all(self.store)
             return queue, conf["timezone"], messaging.smtp_configured(self.store)
@@ -331,6 +332,12 @@ class DraftsDialog(QDialog):
 
     def _show_current(self, index: QModelIndex, _previous: QModelIndex | None = None) -> None:
         draft = self.current() if index.isValid() else None
+        if draft is not None:
+            try:
+                draft.ensure_rendered()
+            except ServiceError as exc:
+                self._hint(str(exc))
+                draft = None
         if draft is None:
             self.to_label.clear()
             self.subject.clear()
