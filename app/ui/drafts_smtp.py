@@ -49,13 +49,15 @@ class SmtpPasswordDialog(QDialog):
         layout.addWidget(self.password)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-        self.resize(460, 0)
+        self.setMinimumWidth(480)
+        self.adjustSize()
 
     def save(self) -> None:
         try:
             messaging.set_smtp_password(self.store, self.password.text())
         except ServiceError as exc:
             self.error.setText(str(exc))
+            self.adjustSize()  # make room for the explanation
             return
         self.password.clear()
         self.accept()
