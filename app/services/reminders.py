@@ -29,7 +29,7 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Booking, Communication, Customer, CustomerEmail, CustomerPhone, Payment
@@ -385,20 +385,28 @@ def _candidates(
     lead = max(*hours.values(), PRE_ARRIVAL_BEFORE)
     out: list[_Candidate] = []
 
-    upcoming = s.scalars(
-        select(Booking)
-        .join(Customer, Customer.id == Booking.customer_id)
-        .where(
-            _active(),
-            # status wrapped so SQLite walks the start_at index, not every confirmed booking
-            Booking.status.concat("").in_(_UPCOMING),
-            Booking.start_at > now,
-            or_(
-                Booking.start_at < window_end + lead,
-                Booking.created_at >= now - CONFIRMATION_WINDOW,
-            ),
-        )
-    ).all()
+    def upcoming_where(*extra):
+        return s.scalars(
+            select(Booking)
+            .join(Customer, Customer.id == Booking.customer_id)
+            .where(
+                _active(),
+                # status wrapped so SQLite walks the start_at index, not every confirmed
+                # booking ever made
+                Booking.status.concat("").in_(_UPCOMING),
+                Booking.start_at > now,
+                *extra,
+            )
+        ).all()
+
+    # two index-range reads rather than one OR, which would scan every booking
+    soon = upcoming_where(Booking.start_at < window_end + lead)
+    recorded = upcoming_where(
+        Booking.start_at >= window_end + lead,
+        Booking.created_at >= now - CONFIRMATION_WINDOW,
+        Booking.created_at <= now,
+    )
+    upcoming = [*soon, *recorded]
     ended_from = now - FOLLOW_UP_WINDOW
     completed = s.scalars(
         select(Booking)
