@@ -219,7 +219,7 @@ def test_customer_without_contact_is_listed_with_the_reason(salon):
 
 def test_win_back_only_with_consent_once_per_absence(salon):
     settings_svc.set_value(salon, "winback_months", "3")
-    long_ago = dt.date.today() - dt.timedelta(days=200)
+    long_ago = dt.date.today() - dt.timedelta(days=100)  # 3 months passed this month
     keen = add(salon, "Inès", "Garcia", emails=["ines@example.org"], marketing_consent=True)
     shy = add(salon, "Tom", "Garcia", emails=["tom@example.org"])
     for cid in (keen, shy):
@@ -334,3 +334,12 @@ def test_demo_queue_renders_every_draft(demo_store):
         assert d.subject and d.body and "{{" not in d.body
         if d.kind in templates.MARKETING_KINDS:
             assert not d.to.endswith("guest.booking.com")
+
+
+def test_lazy_queue_renders_the_same_text_when_shown(salon):
+    cid = add(salon, "Zoé", "Lefèvre", emails=["zoe@example.org"], preferred_language="fr")
+    book(salon, cid, in_days(1))
+    [eager] = reminders.draft_queue(salon).drafts
+    [lazy] = reminders.draft_queue(salon, render=False).drafts
+    assert lazy.body == "" and lazy.pending is not None
+    assert (lazy.ensure_rendered().subject, lazy.body) == (eager.subject, eager.body)

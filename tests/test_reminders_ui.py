@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QPlainTextEdit, QPushButton,
 from app.services import bookings, customers, templates
 from app.services import settings as settings_svc
 from app.services.customers import CustomerInput
+from app.ui.drafts_smtp import SmtpPasswordDialog
 from app.ui.drafts_templates import TemplateEditorDialog
 from app.ui.drafts_window import DraftsDialog
 from tests.test_reminders_smtp import (
@@ -156,16 +157,26 @@ def test_send_by_smtp_from_the_window(qtbot, desk, starttls_server, certificate,
         ("smtp_from", SMTP_USER),
     ):
         settings_svc.set_value(store, key, value)
-    from app.services import messaging
-
-    messaging.set_smtp_password(store, SMTP_PASSWORD)
     dialog = open_dialog(qtbot, store)
     dialog.ssl_context = client_context(certificate)
+    asked = []
+
+    def ask() -> bool:  # what the password dialog does when the owner types it
+        asked.append(True)
+        password = SmtpPasswordDialog(store)
+        qtbot.addWidget(password)
+        password.password.setText(SMTP_PASSWORD)  # pasted: QTest cannot type 密码
+        password.save()
+        return password.result() == password.DialogCode.Accepted
+
+    dialog.ask_smtp_password = ask
     select(qtbot, dialog, "Zoé Lefèvre")
     send = dialog.findChild(QPushButton, "smtpButton")
     assert send.isEnabled()
     qtbot.mouseClick(send, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(rows(dialog)) == 1, timeout=20000)
+    assert asked == [True]
+    assert memory_keyring.secrets[("Regulars SMTP", f"{SMTP_USER}@127.0.0.1")] == (SMTP_PASSWORD)
     assert len(inbox.messages) == 1
     history = customers.get_profile(store, ids["zoe"]).communications
     assert [(c["channel"], c["status"]) for c in history] == [("email", "sent")]
@@ -211,3 +222,17 @@ def test_template_editor_previews_on_a_real_customer_and_refuses_bad_templates(q
     qtbot.mouseClick(editor.findChild(QPushButton, "resetTemplate"), Qt.MouseButton.LeftButton)
     assert not templates.get_template(store, "reminder", "fr").custom
     assert "Bonjour" in body.toPlainText()
+
+
+def test_smtp_password_dialog_is_honest_without_a_keyring(qtbot, desk):
+    store, _ids = desk
+    settings_svc.set_value(store, "smtp_host", "mail.example.org")
+    settings_svc.set_value(store, "smtp_user", SMTP_USER)
+    dialog = SmtpPasswordDialog(store)
+    qtbot.addWidget(dialog)
+    assert "keyring" in dialog.findChild(QLabel).text()
+    qtbot.keyClicks(dialog.password, "secret")
+    dialog.save()
+    assert "no OS keyring" in dialog.error.text()
+    assert dialog.result() != dialog.DialogCode.Accepted
+    assert "secret" not in repr(settings_svc.get_all(store))

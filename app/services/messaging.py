@@ -183,6 +183,11 @@ def has_smtp_password(store: Store) -> bool:
         return False
 
 
+def needs_smtp_password(store: Store) -> bool:
+    """An SMTP user is set but the keyring holds no password for it (yet)."""
+    return bool(settings_svc.get(store, "smtp_user")) and not has_smtp_password(store)
+
+
 def smtp_configured(store: Store) -> bool:
     """An SMTP server and a sender address are set."""
     conf = settings_svc.get_all(store)

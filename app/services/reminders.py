@@ -9,17 +9,19 @@ Kinds (see :data:`templates.KINDS`):
 * ``pre-arrival`` — stays only, the day before arrival: check-in time, directions, code;
 * ``follow-up`` — thank-you after a completed visit of the last week (review link);
 * ``birthday`` — birthdays in the coming week; ``win-back`` — no visit for
-  ``winback_months`` months and nothing booked. These two are marketing: only with recorded
-  consent and a reachable address that is not a booking-site relay.
+  ``winback_months`` months (reached within the last 30 days) and nothing booked.
+  These two are marketing: only with recorded consent and a reachable address that is
+  not a booking-site relay.
 
 A booking-bound message that was marked sent is never drafted again for that booking;
-cancelled bookings drop out because only requested/confirmed bookings are reminded.
+cancelled (and merely requested) bookings get none: only confirmed ones are reminded.
 Nothing here sends anything: :mod:`messaging` does, and :func:`mark_sent` records it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Booking, Communication, Customer, CustomerEmail, CustomerPhone, Payment
@@ -42,9 +44,16 @@ from app.services.timeutil import zone
 CONFIRMATION_WINDOW = dt.timedelta(days=7)  # bookings older than this are not "new"
 FOLLOW_UP_WINDOW = dt.timedelta(days=7)  # a thank-you three weeks late reads odd
 PRE_ARRIVAL_BEFORE = dt.timedelta(hours=24)
+# bounds the follow-up scan by start date: a stay that ended last week began at most
+# this long before (longer stays get no automatic thank-you)
+LONGEST_STAY = dt.timedelta(days=90)
 BIRTHDAY_DAYS = 7  # "this week"
+# win-back goes to those who went quiet this past month, not to every customer who ever
+# lapsed: after an import that would be thousands of messages on the first morning
+WINBACK_WINDOW = dt.timedelta(days=30)
 BIRTHDAY_REPEAT = dt.timedelta(days=180)  # one greeting a year, whatever the window
-_UPCOMING = ("requested", "confirmed")
+# a requested booking is not agreed yet: no reminder, and certainly no door code
+_UPCOMING = ("confirmed",)
 _CHUNK = 500
 
 Progress = Callable[[int, int], None]
@@ -68,6 +77,19 @@ class Draft:
     email: str | None = None
     phone: str | None = None
     booking_start: dt.datetime | None = None
+    # drafts listed but not yet shown are rendered on first use (see ensure_rendered)
+    pending: Callable[[], tuple[str, str]] | None = field(default=None, repr=False, compare=False)
+
+    def ensure_rendered(self) -> Draft:
+        """Fill subject and body if the queue was built with ``render=False``.
+
+        Raises:
+            templates.TemplateError: when the template in effect cannot be rendered.
+        """
+        if self.pending is not None:
+            self.subject, self.body = self.pending()
+            self.pending = None
+        return self
 
     @property
     def key(self) -> str:
@@ -118,6 +140,29 @@ class _Person:
     phones: list[str] = field(default_factory=list)  # E.164
 
 
+@dataclass(frozen=True)
+class _BookingFacts:
+    """What the placeholders need from a booking, readable after the session ends."""
+
+    id: int
+    kind: str
+    status: str
+    start_at: dt.datetime
+    end_at: dt.datetime | None
+    room: str | None
+    service: str | None
+    staff: str | None
+    price_minor: int
+    currency: str
+
+    @classmethod
+    def of(cls, b: Booking) -> _BookingFacts:
+        return cls(
+            b.id, b.kind, b.status, b.start_at, b.end_at, b.room, b.service, b.staff,
+            b.price_minor, b.currency,
+        )  # fmt: skip
+
+
 @dataclass
 class _Candidate:
     kind: str
@@ -157,7 +202,7 @@ def choose_channel(person: _Person, kind: str) -> tuple[str, str] | str:
 # ---------------------------------------------------------------- placeholders
 
 
-def _booking_values(booking: Booking, paid: int, tz_name: str, loc: Locale) -> dict[str, Any]:
+def _booking_values(booking: _BookingFacts, paid: int, tz_name: str, loc: Locale) -> dict[str, Any]:
     start = booking.start_at.astimezone(zone(tz_name))
     end = booking.end_at.astimezone(zone(tz_name)) if booking.end_at else None
     is_stay = booking.kind == "stay"
@@ -182,7 +227,7 @@ def _booking_values(booking: Booking, paid: int, tz_name: str, loc: Locale) -> d
 
 def _values(
     person: _Person,
-    booking: Booking | None,
+    booking: _BookingFacts | Booking | None,
     paid: int,
     conf: dict[str, Any],
     loc: Locale,
@@ -205,6 +250,7 @@ def _values(
     return values
 
 
+@functools.lru_cache(maxsize=64)
 def _clock(value: str, loc: Locale) -> str:
     try:
         return format_time(dt.time.fromisoformat(value), format="short", locale=loc)
@@ -339,26 +385,36 @@ def _candidates(
     lead = max(*hours.values(), PRE_ARRIVAL_BEFORE)
     out: list[_Candidate] = []
 
-    upcoming = s.scalars(
-        select(Booking)
-        .join(Customer, Customer.id == Booking.customer_id)
-        .where(
-            _active(),
-            Booking.status.in_(_UPCOMING),
-            Booking.start_at > now,
-            or_(
-                Booking.start_at < window_end + lead,
-                Booking.created_at >= now - CONFIRMATION_WINDOW,
-            ),
-        )
-    ).all()
+    def upcoming_where(*extra):
+        return s.scalars(
+            select(Booking)
+            .join(Customer, Customer.id == Booking.customer_id)
+            .where(
+                _active(),
+                # status wrapped so SQLite walks the start_at index, not every confirmed
+                # booking ever made
+                Booking.status.concat("").in_(_UPCOMING),
+                Booking.start_at > now,
+                *extra,
+            )
+        ).all()
+
+    # two index-range reads rather than one OR, which would scan every booking
+    soon = upcoming_where(Booking.start_at < window_end + lead)
+    recorded = upcoming_where(
+        Booking.start_at >= window_end + lead,
+        Booking.created_at >= now - CONFIRMATION_WINDOW,
+        Booking.created_at <= now,
+    )
+    upcoming = [*soon, *recorded]
     ended_from = now - FOLLOW_UP_WINDOW
     completed = s.scalars(
         select(Booking)
         .join(Customer, Customer.id == Booking.customer_id)
         .where(
             _active(),
-            Booking.status == "completed",
+            Booking.status.concat("") == "completed",
+            Booking.start_at >= ended_from - LONGEST_STAY,
             func.coalesce(Booking.end_at, Booking.start_at) >= ended_from,
             func.coalesce(Booking.end_at, Booking.start_at) < window_end,
         )
@@ -375,8 +431,7 @@ def _candidates(
             if pre_due < window_end and (b.id, "pre-arrival") not in sent:
                 out.append(_Candidate("pre-arrival", b.customer_id, pre_due, b))
         if (
-            b.status == "confirmed"
-            and b.created_at >= now - CONFIRMATION_WINDOW
+            now - CONFIRMATION_WINDOW <= b.created_at <= now
             and not reminder
             and not {(b.id, "confirmation"), (b.id, "reminder")} & sent
         ):
@@ -413,6 +468,7 @@ def _candidates(
             Customer.marketing_consent.is_(True),
             Customer.last_visit_at.is_not(None),
             Customer.last_visit_at < cutoff,
+            Customer.last_visit_at >= cutoff - WINBACK_WINDOW,
             Customer.next_booking_at.is_(None),
         )
     ).all()
@@ -447,8 +503,12 @@ def _draft(
         return Unreachable(person.id, booking_id, cand.kind, person.display_name, route)
     channel, to = route
     template = tset.pick(cand.kind, person.language)
-    loc = templates.format_locale(person.language, template.language)
-    subject, body = templates.render(template, _values(person, cand.booking, paid, conf, loc))
+    facts = _BookingFacts.of(cand.booking) if cand.booking is not None else None
+
+    def render() -> tuple[str, str]:
+        loc = templates.format_locale(person.language, template.language)
+        return templates.render(template, _values(person, facts, paid, conf, loc))
+
     marketing = cand.kind in templates.MARKETING_KINDS
     return Draft(
         customer_id=person.id,
@@ -457,13 +517,14 @@ def _draft(
         channel=channel,
         language=template.language,
         to=to,
-        subject=subject,
-        body=body,
+        subject="",
+        body="",
         customer_name=person.display_name,
         due_at=cand.due_at,
         email=next((a for a, relay in person.emails if not (relay and marketing)), None),
         phone=person.phones[0] if person.phones else None,
         booking_start=cand.booking.start_at if cand.booking is not None else None,
+        pending=render,
     )
 
 
@@ -474,6 +535,7 @@ def draft_queue(
     now: dt.datetime | None = None,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
+    render: bool = True,
 ) -> DraftQueue:
     """Messages to send today (and in the next ``days`` days), rendered and routed.
 
@@ -484,6 +546,9 @@ def draft_queue(
         progress: called with (done, total) while drafts are rendered.
         cancelled: polled between drafts; when it returns True the queue so far is
             returned with ``cancelled=True``.
+        render: fill every subject and body now; with False they are filled by
+            :meth:`Draft.ensure_rendered` when a draft is shown (the window lists
+            hundreds and shows one).
 
     Returns:
         The drafts, soonest first, and the customers who should get a message but have no
@@ -509,7 +574,7 @@ def draft_queue(
             bid = cand.booking.id if cand.booking is not None else None
             made = _draft(cand, people[cand.customer_id], paid.get(bid or 0, 0), conf, tset)
             if isinstance(made, Draft):
-                queue.drafts.append(made)
+                queue.drafts.append(made.ensure_rendered() if render else made)
             else:
                 queue.unreachable.append(made)
             if progress is not None and (i % 200 == 0 or i == len(cands) - 1):

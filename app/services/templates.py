@@ -140,6 +140,7 @@ def _env() -> _Sandbox:
 # ---------------------------------------------------------------- languages
 
 
+@functools.lru_cache(maxsize=512)
 def _locale(tag: str | None) -> Locale | None:
     if not tag:
         return None
@@ -412,10 +413,23 @@ def reset_template(store: Store, kind: str, language: str) -> Template | None:
 # ---------------------------------------------------------------- rendering
 
 
+class _SafeValues(dict):
+    _safe = True
+
+
 def safe_context(values: Mapping[str, Any]) -> dict[str, str]:
     """Every placeholder as a plain string ('' when missing): nothing with methods or
     attributes worth reaching for is ever handed to a template."""
-    return {name: "" if values.get(name) is None else str(values[name]) for name in PLACEHOLDERS}
+    return _SafeValues(
+        (name, "" if values.get(name) is None else str(values[name])) for name in PLACEHOLDERS
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> jinja2.Template:
+    # compiling costs ~1000x rendering; the queue renders the same dozen sources
+    # thousands of times (a syntax error is raised again on each call: not cached)
+    return _env().from_string(source)
 
 
 def render_text(source: str, values: Mapping[str, Any], where: str = "template") -> str:
@@ -425,9 +439,10 @@ def render_text(source: str, values: Mapping[str, Any], where: str = "template")
         TemplateError: for syntax errors, unknown placeholders and anything the sandbox
             refuses (attribute access such as ``''.__class__``, calls, huge repetition).
     """
-    env = _env()
     try:
-        out = env.from_string(source).render(safe_context(values))
+        out = _compiled(source).render(
+            values if getattr(values, "_safe", False) else safe_context(values)
+        )
     except SecurityError as exc:
         raise TemplateError(f"{where}: refused by the sandbox ({exc})") from None
     except jinja2.UndefinedError as exc:
@@ -444,6 +459,7 @@ def render_text(source: str, values: Mapping[str, Any], where: str = "template")
 def render(template: Template, values: Mapping[str, Any]) -> tuple[str, str]:
     """(subject, body) of a template filled with ``values``."""
     where = f"{template.kind} template ({template.language})"
+    values = safe_context(values)
     subject = " ".join(render_text(template.subject, values, where + ", subject").split())
     body = render_text(template.body, values, where)
     # conditionals leave runs of blank lines behind; keep at most one

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.services import messaging, reminders
 from app.services import settings as settings_svc
+from app.services.errors import ServiceError
 from app.services.store import Store
 from app.services.timeutil import to_local
 from app.ui.worker import run_in_background
@@ -162,8 +163,10 @@ class DraftsDialog(QDialog):
         )
         self.ask_save_path: Callable[[str], str] = self._ask_save_path
         self.ssl_context = None  # tests pass a context trusting their own certificate
+        self.ask_smtp_password: Callable[[], bool] = self._ask_smtp_password
         self._channel_used: dict[str, str] = {}
         self._operation = None
+        self._loading = None
         self._build()
         self.refresh()
 
@@ -277,17 +280,19 @@ class DraftsDialog(QDialog):
     def refresh(self) -> None:
         """Rebuild the queue in the background (it reads every upcoming booking)."""
         days = self.days.value()
+        if self._loading is not None:
+            self._loading.cancel()  # its (partial) result is ignored in _loaded
         self.status.setText(self.tr("Preparing messages…"))
         self.refresh_button.setEnabled(False)
 
         def work(progress, cancelled):
             queue = reminders.draft_queue(
-                self.store, days=days, progress=progress, cancelled=cancelled
+                self.store, days=days, progress=progress, cancelled=cancelled, render=False
             )
             conf = settings_svc.get_all(self.store)
             return queue, conf["timezone"], messaging.smtp_configured(self.store)
 
-        self._operation = run_in_background(
+        self._loading = run_in_background(
             self,
             work,
             with_progress=True,
@@ -297,7 +302,11 @@ class DraftsDialog(QDialog):
         )
 
     def _loaded(self, result: tuple[reminders.DraftQueue, str, bool]) -> None:
-        queue, tz_name, self._smtp_ready = result
+        queue, tz_name, smtp_ready = result
+        if queue.cancelled:
+            return
+        self._loading = None
+        self._smtp_ready = smtp_ready
         self.refresh_button.setEnabled(True)
         self.model.set_drafts(queue.drafts, tz_name)
         self.unreachable_model.set_rows(queue.unreachable)
@@ -311,6 +320,7 @@ class DraftsDialog(QDialog):
             self.status.setText(self.tr("Nothing to send today."))
 
     def _load_failed(self, message: str) -> None:
+        self._loading = None
         self.refresh_button.setEnabled(True)
         self.status.setText(self.tr("Could not prepare the messages: %1").replace("%1", message))
 
@@ -322,6 +332,12 @@ class DraftsDialog(QDialog):
 
     def _show_current(self, index: QModelIndex, _previous: QModelIndex | None = None) -> None:
         draft = self.current() if index.isValid() else None
+        if draft is not None:
+            try:
+                draft.ensure_rendered()
+            except ServiceError as exc:
+                self._hint(str(exc))
+                draft = None
         if draft is None:
             self.to_label.clear()
             self.subject.clear()
@@ -430,9 +446,16 @@ class DraftsDialog(QDialog):
             self.tr("Saved %1. Open it in your mail program to send it.").replace("%1", path)
         )
 
+    def _ask_smtp_password(self) -> bool:
+        from app.ui.drafts_smtp import open_smtp_password_dialog
+
+        return open_smtp_password_dialog(self, self.store).result() == QDialog.DialogCode.Accepted
+
     def send_smtp(self) -> None:
         draft = self.current()
         if draft is None:
+            return
+        if messaging.needs_smtp_password(self.store) and not self.ask_smtp_password():
             return
         subject, body = self.edited()
         row = self.table.currentIndex().row()
