@@ -96,23 +96,36 @@ _SIDE_SQL = {
 }
 
 
+_END = (float("inf"), None)
+
+
 def _merged(main: Iterator[tuple], sides: list[Iterator[tuple]]) -> Iterator[tuple]:
-    """Join rows in ascending id order with side lists in ascending customer_id order."""
-    heads = [next(it, None) for it in sides]
+    """Join rows in ascending id order with side lists in ascending customer_id order.
+
+    Side lists are sparse (few customers have two phones), so most rows take the fast
+    path: one comparison with the lowest pending side id.
+    """
+    heads = [next(it, _END) for it in sides]
+    low = min(h[0] for h in heads) if heads else _END[0]
+    nothing = (None,) * len(sides)
     for row in main:
         cid = row[0]
+        if cid < low:
+            yield (row, *nothing)
+            continue
         extra = []
         for k, it in enumerate(sides):
             head = heads[k]
-            while head is not None and head[0] < cid:
-                head = next(it, None)
-            if head is not None and head[0] == cid:
+            while head[0] < cid:
+                head = next(it, _END)
+            if head[0] == cid:
                 extra.append(head[1])
-                head = next(it, None)
+                head = next(it, _END)
             else:
                 extra.append(None)
             heads[k] = head
-        yield row, *extra
+        low = min(h[0] for h in heads)
+        yield (row, *extra)
 
 
 @dataclass
