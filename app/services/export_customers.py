@@ -500,18 +500,10 @@ def _fill_xlsx(
     n_before = len(BEFORE_SPENT)
     money_idx = list(range(n_before, n_before + len(currencies)))
     text_idx = _text_columns(currencies)
-    date_idx = [i for i, (_h, k) in enumerate(BEFORE_SPENT) if k == "date"]
-    styled = cells.styled
-    date_format = xs.DATE_FORMAT
+    # dates go in as plain values: openpyxl gives them its 'yyyy-mm-dd' format itself
     ws.append(xs.header_row(ws, names))
     count = 0
     for row in rows:
-        for i in date_idx:
-            v = row[i]
-            if v is not None:
-                # one reusable styled cell per column (serialised on append) instead of
-                # a new cell per date, as openpyxl would make for a plain date value
-                row[i] = styled(v, date_format, str(i))
         for i in text_idx:
             v = row[i]
             if v is not None and (v[:1] == "=" or not v.isprintable()):
