@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -66,7 +67,7 @@ def test_year_for_the_accountant(qtbot, demo_store, tmp_path):
     out = tmp_path / "2025.xlsx"
     _export(qtbot, dialog, out)
     assert load_workbook(out).sheetnames == ["Summary", "Bookings", "Payments"]
-    assert "bookings and payments" in dialog.status.text()
+    assert re.search(r"Exported [\d,]+ bookings and [\d,]+ payments to ", dialog.status.text())
 
 
 def test_vcards_of_a_tag_and_a_record_as_json(qtbot, demo_store, tmp_path):

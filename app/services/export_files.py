@@ -79,7 +79,8 @@ class Ticker:
     def finish(self) -> None:
         self.check()
         if self._progress is not None:
-            self._progress(self.total, self.total)
+            # the total may have been an estimate; the end is the end
+            self._progress(self.done, self.done)
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet import _writer as sheet_writer
@@ -62,6 +63,17 @@ def clean(text: str | None) -> str | None:
     return text[:32767]
 
 
+class _StyledCell(Cell):
+    """A cell handed to a write-only sheet ready-made. openpyxl first tries to treat it as
+    a value and builds an error message with the cell's repr before accepting it; a
+    constant repr keeps that detour cheap (it ran once per money or date cell)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<styled cell>"
+
+
 class Cells:
     """Reusable styled cells for one write-only sheet.
 
@@ -76,7 +88,7 @@ class Cells:
     def styled(self, value: object, number_format: str, key: str = "") -> WriteOnlyCell:
         cell = self._cache.get((key, number_format))
         if cell is None:
-            cell = WriteOnlyCell(self.ws)
+            cell = _StyledCell(self.ws)
             cell.number_format = number_format
             self._cache[(key, number_format)] = cell
         cell.value = value
@@ -91,7 +103,7 @@ class Cells:
         """Text that is always text: a name starting with '=' must not become a formula."""
         value = clean(value)
         if value and value[0] == "=":
-            cell = WriteOnlyCell(self.ws)
+            cell = _StyledCell(self.ws)
             cell.value = value
             cell.data_type = "s"
             return cell

@@ -332,7 +332,9 @@ class ExportDialog(QDialog):
         # "%n" plurals read right in English only with a translation loaded; say "1 x" plainly
         what = {
             "customers": self.tr("1 customer") if n == 1 else self.tr("%n customers", "", n),
-            "year": self.tr("%n bookings and payments", "", n),
+            "year": self.tr("%1 bookings and %2 payments")
+            .replace("%1", f"{result.details.get('bookings', 0):,}")
+            .replace("%2", f"{result.details.get('payments', 0):,}"),
             "vcard": self.tr("1 contact card") if n == 1 else self.tr("%n contact cards", "", n),
             "record": self.tr("the customer's full record"),
         }[result.kind]
