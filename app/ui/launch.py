@@ -89,9 +89,11 @@ def run_window(args: argparse.Namespace) -> int:
         return 1
     if store is None:
         return 1
+    from app.ui.feature_menus import install_features
     from app.ui.main_window import MainWindow
 
     window = MainWindow(store, unlocked_by=how)
+    install_features(window)
     window.show()
     if kit_text:
         from app.ui.setup_dialog import RecoveryKitDialog
@@ -101,5 +103,9 @@ def run_window(args: argparse.Namespace) -> int:
     if want_demo:
         QTimer.singleShot(0, lambda: window.generate_demo(DEMO_CUSTOMERS))
     code = app.exec()
+    from app.ui.worker import wait_for_all
+
+    wait_for_all()  # no background job may still read the store when it closes
+    window.store.close()
     store.close()
     return code

@@ -7,7 +7,7 @@ commands live in their own modules; every read and write goes through app/servic
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -59,6 +59,10 @@ def ui_settings() -> QSettings:
 
 
 class MainWindow(QMainWindow):
+    # for features wired in from outside (app/ui/feature_menus.py)
+    profileShown = Signal(object)  # the CustomerProfile on screen, or None
+    aboutToClose = Signal()
+
     def __init__(self, store: Store, unlocked_by: str = "") -> None:
         super().__init__()
         self.setObjectName("MainWindow")
@@ -466,6 +470,7 @@ class MainWindow(QMainWindow):
         self.notes_pane.show_notes(p.id if p else None, p.notes if p else [])
         self.comms_pane.show_messages(p.communications if p else None)
         self._update_actions()
+        self.profileShown.emit(p)
 
     def _update_actions(self) -> None:
         has = self.profile is not None
@@ -780,6 +785,7 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event) -> None:
+        self.aboutToClose.emit()
         running = [op for op in self.operations if op.thread.isRunning()]
         for op in running:
             op.cancel()

@@ -67,8 +67,13 @@ class Operation(QObject):
         with_progress: bool = False,
         show_after_ms: int = 400,
     ) -> None:
-        super().__init__(parent)
+        # no QObject parent: the operation (and its thread) must outlive a window that is
+        # closed mid-run; it is kept alive by ``_running`` until its thread has ended
+        super().__init__(None)
         self.parent_widget = parent
+        self.orphaned = False
+        if parent is not None:
+            parent.destroyed.connect(self._parent_gone)
         self.on_done = on_done
         self.on_error = on_error
         self.thread = QThread()
@@ -104,6 +109,13 @@ class Operation(QObject):
         """Block until the thread ends (tests and shutdown only)."""
         return self.thread.wait(ms)
 
+    def _parent_gone(self, *_args: Any) -> None:
+        """The window that asked is gone: cancel, and drop results nobody can show."""
+        self.orphaned = True
+        self.dialog = None
+        self.parent_widget = None
+        self.runner.cancel_event.set()
+
     def _progress(self, done: int, total: int) -> None:
         if self.dialog is not None:
             self.dialog.setMaximum(max(total, 0))
@@ -120,11 +132,15 @@ class Operation(QObject):
 
     def _done(self, result: Any) -> None:
         self._finish()
+        if self.orphaned:
+            return
         if self.on_done is not None:
             self.on_done(result)
 
     def _failed(self, message: str, details: str) -> None:
         self._finish()
+        if self.orphaned:
+            return
         if self.on_error is not None:
             self.on_error(message)
             return
@@ -259,3 +275,10 @@ class LatestQuery(QObject):
             callbacks[1](message)
         else:
             QMessageBox.warning(None, self.tr("Regulars"), message)
+
+
+def wait_for_all(ms: int = 30000) -> None:
+    """Cancel and wait for every running operation (on quit, and in tests)."""
+    for op in list(_running):
+        op.runner.cancel_event.set()
+        op.wait(ms)
