@@ -37,6 +37,7 @@ def main() -> int:
     app = QApplication([])
     from app.services import communications, customers, demo, notes
     from app.services.store import create_store
+    from app.ui.feature_menus import install_features
     from app.ui.main_window import MainWindow
 
     store, _kit = create_store(work / "store", passphrase=PASSPHRASE, use_keyring=False)
@@ -62,6 +63,7 @@ def main() -> int:
         recipient=profile.emails[0].address if profile.emails else None,
     )
     window = MainWindow(store, unlocked_by="passphrase")
+    install_features(window)
     window.resize(1400, 860)
     window.show()
     pump(app, 0.8)
@@ -77,6 +79,7 @@ def main() -> int:
         .convertToFormat(QImage.Format.Format_Indexed8, Qt.ImageConversionFlag.ThresholdDither)
     )
     image.save(str(out), "PNG", 0)
+    window.restored_away = True  # no automatic backup of this throwaway store
     window.close()
     store.close()
     shutil.rmtree(work, ignore_errors=True)
