@@ -178,7 +178,7 @@ def name_views(first: str, last: str) -> tuple[str, str, str]:
 
 
 def phone_views(e164: str) -> tuple[str, list[str]]:
-    """format_phone() and phone_digit_forms() of ``normalize`` from one parse (the
+    """``normalize.format_phone`` and ``search_index.phone_digit_forms`` from one parse (the
     derived-data test checks they agree): three parses per new number cost seconds at 100k."""
     try:
         number = phonenumbers.parse(e164, None)

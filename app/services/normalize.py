@@ -90,18 +90,6 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def phone_digit_forms(e164: str) -> list[str]:
-    """Every digit string a caller might quote: international and national (with trunk 0)."""
-    forms = [e164.lstrip("+")]
-    try:
-        number = phonenumbers.parse(e164, None)
-        national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-        forms.append(re.sub(r"\D", "", national))
-    except phonenumbers.NumberParseException:
-        pass
-    return list(dict.fromkeys(f for f in forms if f))
-
-
 @dataclass(frozen=True)
 class Email:
     address: str
