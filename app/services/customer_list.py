@@ -37,8 +37,9 @@ _INDEXED = {
     "created": "created_at",
     "last_visit": "last_visit_at",
 }
-# how many search hits a query may bring into the list (the search ranks them first)
-SEARCH_LIMIT = 500
+# how many search hits a query may bring into the list (the search ranks them first, so the
+# caller is at the top); at 100k, search p95 CPU was 16.5 ms for 500 hits and 3.2 ms for 100
+SEARCH_LIMIT = 100
 _CHUNK = 500
 
 
