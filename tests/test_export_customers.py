@@ -39,7 +39,7 @@ def test_csv_lists_everyone_live_with_every_column(store, sample, tmp_path):
     result = exporting.export_customers(store, out)
     rows = _csv(out)
     assert result.rows == len(rows) == 4  # the archived guest is not listed
-    by_id = {int(r["ID"]): r for r in rows}
+    by_id = {int(r["id"]): r for r in rows}
     zoe = by_id[sample.zoe]
     assert (zoe["First name"], zoe["Last name"]) == ("Zoé", "Lefèvre")
     assert zoe["Phones"] == "+33 6 52 52 72 72; +49 1512 3456789"
@@ -86,14 +86,14 @@ def test_bad_delimiter_and_extension_are_refused_without_a_file(store, tmp_path)
 def test_selection_by_tag_query_ids_and_archived(store, sample, tmp_path):
     out = tmp_path / "c.csv"
     exporting.export_customers(store, out, CustomerSelection(tag="vip"))
-    assert {int(r["ID"]) for r in _csv(out)} == {sample.zoe, sample.wei}
+    assert {int(r["id"]) for r in _csv(out)} == {sample.zoe, sample.wei}
     exporting.export_customers(store, out, CustomerSelection(query="lefevre"))
-    assert [int(r["ID"]) for r in _csv(out)] == [sample.zoe]
+    assert [int(r["id"]) for r in _csv(out)] == [sample.zoe]
     # the window's own order is kept
     exporting.export_customers(store, out, CustomerSelection(ids=[sample.wei, sample.zoe]))
-    assert [int(r["ID"]) for r in _csv(out)] == [sample.wei, sample.zoe]
+    assert [int(r["id"]) for r in _csv(out)] == [sample.wei, sample.zoe]
     exporting.export_customers(store, out, CustomerSelection(include_archived=True))
-    assert sample.archived in {int(r["ID"]) for r in _csv(out)}
+    assert sample.archived in {int(r["id"]) for r in _csv(out)}
     with pytest.raises(NotFoundError, match="no tag named 'Nope'"):
         exporting.export_customers(store, out, CustomerSelection(tag="Nope"))
 
@@ -105,7 +105,7 @@ def test_xlsx_values_types_formats_and_layout(store, sample, tmp_path):
     ws = load_workbook(out)["Customers"]
     header = [c.value for c in ws[1]]
     assert header[:12] == [
-        "ID", "First name", "Last name", "Emails", "Phones", "Language",
+        "id", "First name", "Last name", "Emails", "Phones", "Language",
         "Marketing consent", "Consent date", "Tags", "First contact", "Bookings", "Last visit",
     ]  # fmt: skip
     assert header[12:15] == ["Spent EUR", "Spent CNY", "Spent JPY"]
@@ -118,7 +118,7 @@ def test_xlsx_values_types_formats_and_layout(store, sample, tmp_path):
     rows = {r[0].value: r for r in ws.iter_rows(min_row=2)}
     zoe = rows[sample.zoe]
     col = {name: i for i, name in enumerate(header)}
-    assert isinstance(zoe[col["ID"]].value, int)
+    assert isinstance(zoe[col["id"]].value, int)
     assert zoe[col["First name"]].value == "Zoé"
     assert zoe[col["Consent date"]].value == dt.datetime.combine(dt.date.today(), dt.time())
     assert zoe[col["Consent date"]].is_date

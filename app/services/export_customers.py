@@ -39,7 +39,7 @@ DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
 
 # (header, kind) in file order; the "Spent" columns are inserted per currency
 BEFORE_SPENT = (
-    ("ID", "int"),
+    ("id", "int"),
     ("First name", "text"),
     ("Last name", "text"),
     ("Emails", "text"),
@@ -459,7 +459,7 @@ def _widths(store: Store, currencies: list[str]) -> list[float]:
             f"(SELECT system, ref FROM external_ref LIMIT {_WIDTH_SAMPLE})"
         ).fetchone()[0]
     longest = {
-        "ID": 7,
+        "id": 7,
         "First name": first,
         "Last name": last,
         "Emails": email,
