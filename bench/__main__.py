@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                         flush=True,
                     )
     if not args.no_write and results:
-        _write_docs(results, sizes)
+        _write_docs(results)
     return 0
 
 
@@ -92,7 +92,7 @@ measured in the same run; ratio = baseline / ours (higher is better for us).
 """
 
 
-def _section(size: int, name: str, figs: list[Figure], sizes: list[int]) -> str:
+def _section(size: int, name: str, figs: list[Figure]) -> str:
     lines = [
         f"## {name} — {size:,} customers",
         "",
@@ -112,7 +112,7 @@ def _section(size: int, name: str, figs: list[Figure], sizes: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_docs(results: list[tuple[int, str, Figure]], sizes: list[int]) -> None:
+def _write_docs(results: list[tuple[int, str, Figure]]) -> None:
     """Replace the sections this run measured in docs/benchmarks.md; keep the others."""
     sections: dict[tuple[str, int], str] = {}
     if DOCS.exists():
@@ -129,7 +129,7 @@ def _write_docs(results: list[tuple[int, str, Figure]], sizes: list[int]) -> Non
     for size, name, fig in results:
         grouped.setdefault((name, size), []).append(fig)
     for (name, size), figs in grouped.items():
-        sections[(name, size)] = _section(size, name, figs, sizes)
+        sections[(name, size)] = _section(size, name, figs)
     body = "\n".join(sections[k] for k in sorted(sections, key=lambda k: (k[0], k[1])))
     DOCS.parent.mkdir(exist_ok=True)
     DOCS.write_text(HEADER + "\n" + body, encoding="utf-8")

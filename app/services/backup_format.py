@@ -37,7 +37,6 @@ FORMAT = "regulars-backup"
 FORMAT_VERSION = 1
 HEADER_PREFIX = b"-- regulars-backup "
 TRAILER_PREFIX = b"-- regulars-backup-end "
-SEARCH_ROWS_TABLE = "regulars_search_rows"
 ROWS_PER_INSERT = 400
 # executescript batches of about this many bytes: big enough to be fast, small enough
 # to keep memory flat however big the store is

@@ -67,24 +67,6 @@ class RestoreResult:
         }
 
 
-def _rebuild_search_index(conn: Any, manifest: fmt.Manifest) -> None:
-    info = manifest.header.get("search_index")
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE name = ?", (fmt.SEARCH_ROWS_TABLE,)
-    ).fetchone()
-    if not info or not exists:
-        return
-    table = info["table"]
-    conn.execute("BEGIN")
-    conn.execute(info["create_sql"])
-    conn.execute(
-        f'INSERT INTO "{table}"(rowid, names, phones, emails) '
-        f"SELECT id, names, phones, emails FROM {fmt.SEARCH_ROWS_TABLE}"
-    )
-    conn.execute(f"DROP TABLE {fmt.SEARCH_ROWS_TABLE}")
-    conn.execute("COMMIT")
-
-
 def prepare_restore(
     backup_path: Path,
     data_dir: Path,
@@ -123,7 +105,6 @@ def prepare_restore(
                 backup_path, identities, conn, progress=progress, cancelled=cancelled
             )
             _integrity, counts = backup.check_loaded(conn, manifest, backup_path, quick=True)
-            _rebuild_search_index(conn, manifest)
             conn.execute("PRAGMA journal_mode = DELETE")
             conn.execute("PRAGMA journal_mode = WAL")
         finally:
@@ -147,7 +128,6 @@ def prepare_restore(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    counts.pop(fmt.SEARCH_ROWS_TABLE, None)
     return PreparedRestore(data_dir, work, key, kit, manifest, counts, backup_path)
 
 
