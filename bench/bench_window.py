@@ -14,6 +14,8 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from bench.common import Context, Figure, peak_rss_mb, percentile
 
 SIZES = (10_000, 100_000)
+# a fast typist: ~80 words a minute
+TYPING_MS = 150
 QUERIES = ("mar", "lef", "6 52", "zhang", "gmail", "dup", "mül", "wei", "sophie", "72 72")
 
 
@@ -95,14 +97,27 @@ class _StallMeter(QObject):
         return self.gaps
 
 
-def _keystroke_times(app, window, queries) -> list[float]:
+def _idle(window) -> bool:
+    """Nothing left to do after a keystroke: list shown, profile loaded and drawn."""
+    return not (window.query.busy or window.profile_query.busy or window._profile_timer.isActive())
+
+
+def _keystroke_times(app, window, queries, interval_ms: float = 0.0) -> list[float]:
     """For each query typed key by key: time from the keystroke until the table has been
-    repainted with the new rows (one paint, as on screen)."""
+    repainted with the new rows (one paint, as on screen).
+
+    ``interval_ms`` is the typing rhythm: the next key comes that long after the previous
+    one (or as soon as the table is painted, if that takes longer). Between keys the
+    window goes on with what it does after a keystroke (loading the best match's
+    profile), so a slow profile shows up as a slow next keystroke. ``0`` types each key
+    the moment the table has been painted. Before each query the box is cleared and the
+    window left to settle, like a receptionist between two calls.
+    """
     watch = _PaintWatch(window)
     times, cpu = [], []
     for query in queries:
         window.search_box.clear()
-        _wait(app, lambda: not window.query.busy)
+        _wait(app, lambda: _idle(window))
         for i in range(1, len(query) + 1):
             start, start_cpu = time.perf_counter(), time.process_time()
             watch.painted = False
@@ -110,6 +125,9 @@ def _keystroke_times(app, window, queries) -> list[float]:
             _wait(app, lambda: not window.query.busy and watch.painted)
             times.append((time.perf_counter() - start) * 1000)
             cpu.append((time.process_time() - start_cpu) * 1000)
+            next_key = start + interval_ms / 1000
+            _wait(app, lambda t=next_key: time.perf_counter() >= t)
+        _wait(app, lambda: _idle(window))
     _keystroke_times.cpu = cpu
     return times
 
@@ -145,7 +163,7 @@ def run(ctx: Context) -> list[Figure]:
             painted - start,
             None,
             "s",
-            target="< 2 s",
+            target="≤ 1.5 s @100k, ≤ 3 s @1M",
             note=(
                 f"unlock {unlocked - start:.2f} s, open {opened - unlocked:.2f} s, "
                 f"window + list {painted - opened:.2f} s; {window.model.rowCount():,} rows"
@@ -164,14 +182,16 @@ def run(ctx: Context) -> list[Figure]:
     )
 
     meter = _StallMeter()
-    ours = _keystroke_times(app, window, QUERIES)
+    ours = _keystroke_times(app, window, QUERIES, TYPING_MS)
     ours_cpu = _keystroke_times.cpu
     gaps = meter.stop()
+    ours_fast = _keystroke_times(app, window, QUERIES)
     real = customer_list.list_ids
     customer_list.list_ids = _like_ids
     try:
-        base = _keystroke_times(app, window, QUERIES)
+        base = _keystroke_times(app, window, QUERIES, TYPING_MS)
         base_cpu = _keystroke_times.cpu
+        base_fast = _keystroke_times(app, window, QUERIES)
     finally:
         customer_list.list_ids = real
     for pct in (50, 95):
@@ -182,10 +202,26 @@ def run(ctx: Context) -> list[Figure]:
                 percentile(base, pct),
                 "ms",
                 baseline_label="LIKE '%q%'",
-                target="< 16 ms" if pct == 50 else "< 50 ms",
-                note=f"{len(ours)} keystrokes",
+                target="≤ 16 ms @100k, ≤ 50 ms @1M" if pct == 95 else "",
+                note=(
+                    f"{len(ours)} keystrokes typed {TYPING_MS} ms apart; the best match's"
+                    " profile loads between keys"
+                ),
             )
         )
+    figures.append(
+        Figure(
+            "keystroke → updated table p95, keys back to back",
+            percentile(ours_fast, 95),
+            percentile(base_fast, 95),
+            "ms",
+            baseline_label="LIKE '%q%'",
+            note=(
+                f"p50 {percentile(ours_fast, 50):.1f} ms (LIKE {percentile(base_fast, 50):.1f});"
+                " each key the moment the table is painted: no profile loads until the last"
+            ),
+        )
+    )
 
     # CPU time (all threads) per keystroke: what the work costs, whatever else the machine
     # is doing; the wall-clock figures above also count waiting for a core
@@ -197,7 +233,7 @@ def run(ctx: Context) -> list[Figure]:
                 percentile(base_cpu, pct),
                 "ms",
                 baseline_label="LIKE '%q%'",
-                note="process CPU (all threads): query, delivery, paint, profile",
+                note="process CPU (all threads): query, delivery, paint",
             )
         )
     figures.append(
@@ -254,7 +290,15 @@ def run(ctx: Context) -> list[Figure]:
             note="language=de and back; runs off the UI thread",
         )
     )
-    figures.append(Figure("peak memory (whole process)", peak_rss_mb(), None, "MB"))
+    figures.append(
+        Figure(
+            "peak memory (whole process)",
+            peak_rss_mb(),
+            None,
+            "MB",
+            target="≤ 400 MB @100k, ≤ 1.2 GB @1M",
+        )
+    )
     window.close()
     window.deleteLater()
     app.processEvents()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QLineEdit, QTableView, QWidget
+from PySide6.QtGui import QAction, QPalette
+from PySide6.QtWidgets import QLabel, QLineEdit, QStyleOptionViewItem, QTableView, QWidget
 
 from app.services import customers
 from app.ui.customer_list_model import COLUMNS
@@ -290,6 +290,43 @@ def test_list_reads_only_rows_on_screen(window):
     # 300 ids are held; only the blocks the view painted were fetched
     assert len(window.model.ids) == 300
     assert window.model.fetches <= 3
+
+
+def test_search_results_arrive_with_their_rows(qtbot, window):
+    # the reader thread brings the first screenful: painting them reads nothing more
+    search(qtbot, window, "lefevre")
+    before = window.model.fetches
+    window.table.viewport().repaint()
+    assert window.model.fetches == before
+    assert "Zoé Lefèvre" in table_names(window)
+
+
+def _painted(window, row: int, column: int) -> QStyleOptionViewItem:
+    """What the table's delegate will draw for a cell (text, alignment, colours)."""
+    option = QStyleOptionViewItem()
+    window.table.itemDelegate().initStyleOption(option, window.model.index(row, column))
+    return option
+
+
+def test_cells_are_painted_with_text_alignment_and_archived_grey(qtbot, window):
+    visits = [k for k, _ in COLUMNS].index("booking_count")
+    search(qtbot, window, "jurgen muller")
+    row = table_names(window).index("Jürgen Müller")
+    cell = _painted(window, row, NAME)
+    assert cell.text == "Jürgen Müller"
+    normal = cell.palette.color(QPalette.ColorRole.Text)
+    count = _painted(window, row, visits)
+    assert count.text == window.model.index(row, visits).data()
+    assert count.displayAlignment & Qt.AlignmentFlag.AlignRight
+    assert not (cell.displayAlignment & Qt.AlignmentFlag.AlignRight)
+    qtbot.waitUntil(lambda: profile_name(window) == "Jürgen Müller")
+    window.findChild(QAction, "archiveAction").trigger()
+    window.findChild(QAction, "showArchived").trigger()
+    qtbot.waitUntil(lambda: "Jürgen Müller" in table_names(window) and not window.query.busy)
+    row = table_names(window).index("Jürgen Müller")
+    archived = _painted(window, row, NAME)
+    grey = archived.palette.color(QPalette.ColorRole.Text)
+    assert grey != normal and grey.name() == "#888888"
 
 
 def test_add_action_puts_a_feature_in_a_menu(window):

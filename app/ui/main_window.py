@@ -37,7 +37,7 @@ from app.ui.booking_timeline import BookingTimeline
 from app.ui.changes import ChangeBus, Changes
 from app.ui.communications_pane import CommunicationsPane
 from app.ui.customer_dialog import open_customer_dialog
-from app.ui.customer_list_model import ID_ROLE, CustomerListModel
+from app.ui.customer_list_model import ID_ROLE, CustomerListModel, display_rows, first_screen
 from app.ui.filter_bar import FilterBar
 from app.ui.formatting import Formatter
 from app.ui.icons import icon
@@ -337,12 +337,14 @@ class MainWindow(QMainWindow):
             # clearing the search box shows the full list again at once
             self.query.cancel()
             self.table.horizontalHeader().setSortIndicatorShown(sort is not None)
-            self._show_ids((cached, None))
+            self._show_ids((cached, None, None, None))
             return
         count = self._total_stale or include_archived != getattr(self, "_total_archived", False)
         self._total_stale = False
         self._total_archived = include_archived
         descending = self.descending
+        timezone = self.model.timezone
+        keep = self.customer_id
 
         def work():
             ids = customer_list.list_ids(store, flt, sort=sort, descending=descending)
@@ -352,23 +354,25 @@ class MainWindow(QMainWindow):
                 total = len(ids)  # the unfiltered list is the count
             else:
                 total = customer_list.count_all(store, include_archived)
-            return ids, total, key
+            # the rows the table will paint first, read here so the UI thread only paints
+            rows = display_rows(store, first_screen(ids, keep), timezone)
+            return ids, total, key, rows
 
         self.table.horizontalHeader().setSortIndicatorShown(sort is not None)
         self.count_label.setText(self.tr("Searching…"))
         self.query.submit(work, self._show_ids, self._show_error)
 
     def _show_ids(self, result) -> None:
-        ids, total, *key = result
-        if key and not key[0][0].query.strip():
+        ids, total, key, rows = result
+        if key is not None and not key[0].query.strip():
             # unfiltered-by-text lists are kept (ids only) until the next write
             if len(self._lists) > 8:
                 self._lists.clear()
-            self._lists[key[0]] = ids
+            self._lists[key] = ids
         if total is not None:
             self.total = total
         keep = self.customer_id
-        self.model.set_ids(ids)
+        self.model.set_ids(ids, rows)
         row = self.model.row_of(keep) if keep is not None else -1
         if row < 0 and ids and self._pick_best and self.search_box.text().strip():
             row = 0  # a new search shows its best match straight away
