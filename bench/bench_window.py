@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 
 from bench.common import Context, Figure, peak_rss_mb, percentile
 
-SIZES = (10_000, 100_000)
+SIZES = (10_000, 100_000, 1_000_000)
 # a fast typist: ~80 words a minute
 TYPING_MS = 150
 QUERIES = ("mar", "lef", "6 52", "zhang", "gmail", "dup", "mül", "wei", "sophie", "72 72")
