@@ -527,26 +527,24 @@ def _write_xlsx(store: Store, tmp: Path, rows: Iterator[list], currencies: list[
     with xs.streaming_workbook(tmp) as book:
         ws = book.sheet("Customers", _widths(store, currencies))
         book.header(ws, 0, names)
-        # one (column, writer, format) per column: the rows arrive shaped for Excel (mode
-        # EXCEL: serial dates, money as numbers), so each cell is a single typed call
+        # the rows arrive shaped for Excel (mode EXCEL: serial dates, money as numbers)
         kinds = [k for _h, k in BEFORE_SPENT] + ["money"] * len(currencies)
         kinds += [k for _h, k in AFTER_SPENT]
-        write_string, write_number = ws.write_string, ws.write_number
-        plan = []
+        columns = []
         for c, kind in enumerate(kinds):
             if kind == "text":
-                plan.append((c, write_string, None))
+                columns.append((xs.TEXT, None))
             elif kind == "int":
-                plan.append((c, write_number, None))
+                columns.append((xs.NUMBER, None))
             elif kind == "date":
-                plan.append((c, write_number, book.date))
+                columns.append((xs.NUMBER, book.date))
             else:
-                plan.append((c, write_number, book.money(currencies[c - len(BEFORE_SPENT)])))
+                columns.append((xs.NUMBER, book.money(currencies[c - len(BEFORE_SPENT)])))
+        stream = xs.RowStream(ws, columns)
+        write = stream.write
         r = 0
         for row in rows:
             r += 1
-            for c, write, fmt in plan:
-                v = row[c]
-                if v is not None:
-                    write(r, c, v, fmt)
+            write(r, row)
+        stream.close()
         ws.autofilter(0, 0, r, len(names) - 1)

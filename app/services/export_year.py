@@ -246,17 +246,35 @@ class _YearWriter:
         ws.write_string(0, 0, xs.clean(title), self.book.title)
         ws.write_string(1, 0, note, self.book.italic)
 
-    def _money_formats(self) -> Callable[[str], tuple[Any, int]]:
-        """currency -> (its money format, 10**decimals), cached for the row loops."""
-        found: dict[str, tuple[Any, int]] = {}
+    def _scale(self, currency: str) -> int:
+        """10 ** the currency's decimals: minor units / scale = the cell's amount."""
+        return 10 ** xs._exp(currency)
 
-        def get(cur: str) -> tuple[Any, int]:
-            f = found.get(cur)
-            if f is None:
-                f = found[cur] = (self.book.money(cur), 10 ** xs._exp(cur))
-            return f
+    def _booking_columns(self, currency: str) -> list[tuple[str, Any]]:
+        n, t = xs.NUMBER, xs.TEXT
+        money = self.book.money(currency)
+        return [
+            (n, None),  # booking id
+            (n, self.book.datetime),
+            *[(t, None)] * 6,  # customer, room or service, staff, location, channel, status
+            (n, money),  # price
+            (t, None),  # currency
+            (n, money),  # paid
+            (n, money),  # balance
+        ]
 
-        return get
+    def _payment_columns(self, currency: str) -> list[tuple[str, Any]]:
+        n, t = xs.NUMBER, xs.TEXT
+        money = self.book.money(currency)
+        return [
+            (n, self.book.datetime),
+            (t, None),  # customer
+            (n, None),  # booking id
+            (t, None),  # method
+            (n, money),  # amount
+            (t, None),  # currency
+            (t, None),  # reference
+        ]
 
     def _bookings(self, conn: Any, params: dict, stats: tuple) -> None:
         _n, name, item, staff, location, channel = stats
@@ -286,9 +304,8 @@ class _YearWriter:
         )
         self.book.header(ws, FIRST_DATA_ROW - 2, BOOKING_HEADERS)
         local = _Local(self.tz)
-        money_of = self._money_formats()
-        write_string, write_number = ws.write_string, ws.write_number
-        when_fmt = self.book.datetime
+        stream = xs.RowStream(ws, self._booking_columns(self.main_currency))
+        plans: dict[str, tuple[list, int]] = {}
         tick = self.ticker.tick
         r = FIRST_DATA_ROW - 2
         for row in conn.execute(_BOOKINGS_SQL, params):
@@ -311,26 +328,32 @@ class _YearWriter:
                 group_channel[0] += 1
                 group_channel[1] += price
             m["outstanding"] += balance
+            found = plans.get(cur)
+            if found is None:
+                found = plans[cur] = (stream.plan(self._booking_columns(cur)), self._scale(cur))
+            plan, scale = found
             r += 1
-            fmt, scale = money_of(cur)
-            write_number(r, 0, bid)
-            write_number(r, 1, when, when_fmt)
-            if name is not None:
-                write_string(r, 2, name)
-            write_string(r, 3, label)
-            if staff is not None:
-                write_string(r, 4, staff)
-            if location is not None:
-                write_string(r, 5, location)
-            if channel is not None:
-                write_string(r, 6, channel)
-            write_string(r, 7, status)
-            write_number(r, 8, price / scale, fmt)
-            write_string(r, 9, cur)
-            write_number(r, 10, paid / scale, fmt)
-            write_number(r, 11, balance / scale, fmt)
+            stream.write(
+                r,
+                (
+                    bid,
+                    when,
+                    name,
+                    label,
+                    staff,
+                    location,
+                    channel,
+                    status,
+                    price / scale,
+                    cur,
+                    paid / scale,
+                    balance / scale,
+                ),
+                plan,
+            )
             self.n_bookings += 1
             tick()
+        stream.close()
         last = FIRST_DATA_ROW - 1 + max(self.n_bookings, 1)
         ws.autofilter(FIRST_DATA_ROW - 2, 0, last - 1, 11)
         self.b_last = last
@@ -358,9 +381,8 @@ class _YearWriter:
         )
         self.book.header(ws, FIRST_DATA_ROW - 2, PAYMENT_HEADERS)
         local = _Local(self.tz)
-        money_of = self._money_formats()
-        write_string, write_number = ws.write_string, ws.write_number
-        when_fmt = self.book.datetime
+        stream = xs.RowStream(ws, self._payment_columns(self.main_currency))
+        plans: dict[str, tuple[list, int]] = {}
         tick = self.ticker.tick
         r = FIRST_DATA_ROW - 2
         for paid_at, name, booking_id, method, amount, cur, reference in conn.execute(
@@ -372,20 +394,19 @@ class _YearWriter:
             group = t.by_method.setdefault(method, [0, 0])
             group[0] += 1
             group[1] += amount
+            found = plans.get(cur)
+            if found is None:
+                found = plans[cur] = (stream.plan(self._payment_columns(cur)), self._scale(cur))
+            plan, scale = found
             r += 1
-            fmt, scale = money_of(cur)
-            write_number(r, 0, when, when_fmt)
-            if name is not None:
-                write_string(r, 1, name)
-            write_number(r, 2, booking_id)
-            if method is not None:
-                write_string(r, 3, method)
-            write_number(r, 4, amount / scale, fmt)
-            write_string(r, 5, cur)
-            if reference is not None:
-                write_string(r, 6, reference)
+            stream.write(
+                r,
+                (when, name, booking_id, method, amount / scale, cur, reference),
+                plan,
+            )
             self.n_payments += 1
             tick()
+        stream.close()
         last = FIRST_DATA_ROW - 1 + max(self.n_payments, 1)
         ws.autofilter(FIRST_DATA_ROW - 2, 0, last - 1, 6)
         self.p_last = last
