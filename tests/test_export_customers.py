@@ -6,13 +6,17 @@ import csv
 import datetime as dt
 from collections.abc import Iterator
 
+import phonenumbers
 import pytest
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from app.services import exporting
 from app.services.errors import NotFoundError, ValidationError
+from app.services.export_customers import format_e164
 from app.services.exporting import CustomerSelection
+from app.services.normalize import format_phone
 from app.services.store import Store
 from tests.test_export_helpers import EVIL_FIRST, Sample, build_sample, open_sample
 
@@ -158,3 +162,16 @@ def test_progress_reaches_the_total(store, tmp_path):
         store, tmp_path / "c.xlsx", progress=lambda d, t: seen.append((d, t))
     )
     assert seen[-1] == (4, 4)
+
+
+def test_fast_phone_formatting_matches_format_phone_everywhere():
+    numbers = ["+390612345678", "+3900012345", "+33652527272", "+8613800138000", "+1", "+0123"]
+    numbers += ["+4915123456789", "+447911123456", "+2250701020304", "not a number", ""]
+    kinds = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE)
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in kinds:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                numbers.append(phonenumbers.format_number(example, PhoneNumberFormat.E164))
+    assert len(numbers) > 600
+    assert [format_e164(n) for n in numbers] == [format_phone(n) for n in numbers]

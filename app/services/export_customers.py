@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneNumber, PhoneNumberFormat, format_number
+
 from app.services import export_sheets as xs
 from app.services import search
 from app.services import settings as settings_svc
@@ -300,11 +302,41 @@ class _Spent:
         return found
 
 
+def format_e164(e164: str) -> str:
+    """The same text as :func:`normalize.format_phone` for a stored E.164 number, three
+    times faster: phonenumbers' ``parse`` (two thirds of the cost) is skipped by building
+    the number from its country code and national digits, which an E.164 string holds
+    plainly. Anything unusual takes ``format_phone`` itself."""
+    digits = e164[1:]
+    if e164[:1] != "+" or not digits.isascii() or not digits.isdigit() or digits[0] == "0":
+        return format_phone(e164)
+    # country calling codes are prefix-free: the first of 1, 2 or 3 digits that is one
+    for n in (1, 2, 3):
+        cc = int(digits[:n])
+        if cc in COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return format_phone(e164)
+    national = digits[n:]
+    if len(national) < 2:
+        return format_phone(e164)
+    number = PhoneNumber(country_code=cc, national_number=int(national))
+    if national[0] == "0":
+        # as phonenumbers' parse records them (Italy keeps its leading zeros)
+        number.italian_leading_zero = True
+        zeros = 1
+        while zeros < len(national) - 1 and national[zeros] == "0":
+            zeros += 1
+        if zeros != 1:
+            number.number_of_leading_zeros = zeros
+    return format_number(number, PhoneNumberFormat.INTERNATIONAL)
+
+
 def _phones(primary: str | None, e164s: str | None) -> str | None:
     numbers = e164s.split(" ")
     # the first number is already formatted in the list column; format only the others
-    shown = [primary] if primary else [format_phone(numbers[0])]
-    shown.extend(format_phone(n) for n in numbers[1:])
+    shown = [primary] if primary else [format_e164(numbers[0])]
+    shown.extend(format_e164(n) for n in numbers[1:])
     return "; ".join(shown)
 
 
