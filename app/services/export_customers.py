@@ -236,12 +236,25 @@ TEXT = "text"  # ISO dates and exact decimal amounts as text (CSV)
 EXCEL = "excel"  # Excel serial day numbers and money as cell numbers (XLSX)
 
 
-def _day(value: str, mode: str) -> dt.date | str | int:
-    """A stored date (ISO text) as ``mode`` wants it."""
-    if mode == TEXT:
-        return value[:10]
-    day = dt.date.fromisoformat(value[:10])
-    return xs.excel_date(day) if mode == EXCEL else day
+class _Days:
+    """A stored date (ISO text) as ``mode`` wants it; cached, as dates repeat a lot."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.cache: dict[str, dt.date | str | int] = {}
+
+    def __call__(self, value: str) -> dt.date | str | int:
+        found = self.cache.get(value)
+        if found is None:
+            if len(self.cache) > 100_000:
+                self.cache.clear()
+            if self.mode == TEXT:
+                found = value[:10]
+            else:
+                day = dt.date.fromisoformat(value[:10])
+                found = xs.excel_date(day) if self.mode == EXCEL else day
+            self.cache[value] = found
+        return found
 
 
 class _LocalDates:
@@ -352,6 +365,7 @@ def _rows(
     None."""
     local_date = _LocalDates(zone(settings_svc.get(store, "timezone")), mode)
     spent_of = _Spent(currencies, mode)
+    day = _Days(mode)
     tick = ticker.tick if ticker is not None else None
     for r, emails, e164s, refs in _Source(store, sel).rows():
         (
@@ -384,7 +398,7 @@ def _rows(
             consent,
             local_date(consent_at) if consent_at else None,
             tags,
-            _day(first_contact, mode) if first_contact else None,
+            day(first_contact) if first_contact else None,
             count,
             local_date(last_visit) if last_visit else None,
             *spent_of(spent),
