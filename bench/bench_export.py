@@ -6,7 +6,7 @@ constant_memory dump of the same cells, through its public write_* calls, is tim
 given in the note (the exports use XlsxWriter with their own row serialiser).
 
 Memory is the process's resident size sampled on every progress report, minus the size just
-before the export: write-only sheets and streamed queries should keep it flat whatever the
+before the export: constant_memory sheets and streamed queries should keep it flat whatever the
 store's size.
 """
 
