@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
@@ -31,6 +32,11 @@ def store(sample: Sample) -> Iterator[Store]:
     yield from open_sample(sample)
 
 
+def _paris_today() -> dt.date:
+    """Today in the sample business's zone (differs from UTC's around midnight)."""
+    return dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+
+
 def _csv(path, delimiter=","):
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8"
@@ -50,7 +56,8 @@ def test_csv_lists_everyone_live_with_every_column(store, sample, tmp_path):
     assert zoe["Emails"] == "zoe@example.org; zoe.work@example.com"
     assert zoe["Language"] == "fr"
     assert zoe["Marketing consent"] == "yes"
-    assert zoe["Consent date"] == dt.date.today().isoformat()
+    # consent is an instant, shown as the business's date (Paris), not the machine's
+    assert zoe["Consent date"] == _paris_today().isoformat()
     assert zoe["Tags"] == "Habitué·e, VIP"
     assert zoe["First contact"] == dt.date.today().isoformat()
     assert zoe["Bookings"] == "5"  # the cancelled booking does not count
@@ -124,7 +131,7 @@ def test_xlsx_values_types_formats_and_layout(store, sample, tmp_path):
     col = {name: i for i, name in enumerate(header)}
     assert isinstance(zoe[col["id"]].value, int)
     assert zoe[col["First name"]].value == "Zoé"
-    assert zoe[col["Consent date"]].value == dt.datetime.combine(dt.date.today(), dt.time())
+    assert zoe[col["Consent date"]].value == dt.datetime.combine(_paris_today(), dt.time())
     assert zoe[col["Consent date"]].is_date
     assert zoe[col["Last visit"]].value == dt.datetime(2025, 3, 12)
     assert zoe[col["Bookings"]].value == 5
