@@ -5,14 +5,19 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
+import phonenumbers
 import pytest
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from app.services import exporting
 from app.services.errors import NotFoundError, ValidationError
+from app.services.export_customers import format_e164
 from app.services.exporting import CustomerSelection
+from app.services.normalize import format_phone
 from app.services.store import Store
 from tests.test_export_helpers import EVIL_FIRST, Sample, build_sample, open_sample
 
@@ -25,6 +30,11 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
 @pytest.fixture
 def store(sample: Sample) -> Iterator[Store]:
     yield from open_sample(sample)
+
+
+def _paris_today() -> dt.date:
+    """Today in the sample business's zone (differs from UTC's around midnight)."""
+    return dt.datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 def _csv(path, delimiter=","):
@@ -46,7 +56,8 @@ def test_csv_lists_everyone_live_with_every_column(store, sample, tmp_path):
     assert zoe["Emails"] == "zoe@example.org; zoe.work@example.com"
     assert zoe["Language"] == "fr"
     assert zoe["Marketing consent"] == "yes"
-    assert zoe["Consent date"] == dt.date.today().isoformat()
+    # consent is an instant, shown as the business's date (Paris), not the machine's
+    assert zoe["Consent date"] == _paris_today().isoformat()
     assert zoe["Tags"] == "Habitué·e, VIP"
     assert zoe["First contact"] == dt.date.today().isoformat()
     assert zoe["Bookings"] == "5"  # the cancelled booking does not count
@@ -120,7 +131,7 @@ def test_xlsx_values_types_formats_and_layout(store, sample, tmp_path):
     col = {name: i for i, name in enumerate(header)}
     assert isinstance(zoe[col["id"]].value, int)
     assert zoe[col["First name"]].value == "Zoé"
-    assert zoe[col["Consent date"]].value == dt.datetime.combine(dt.date.today(), dt.time())
+    assert zoe[col["Consent date"]].value == dt.datetime.combine(_paris_today(), dt.time())
     assert zoe[col["Consent date"]].is_date
     assert zoe[col["Last visit"]].value == dt.datetime(2025, 3, 12)
     assert zoe[col["Bookings"]].value == 5
@@ -158,3 +169,16 @@ def test_progress_reaches_the_total(store, tmp_path):
         store, tmp_path / "c.xlsx", progress=lambda d, t: seen.append((d, t))
     )
     assert seen[-1] == (4, 4)
+
+
+def test_fast_phone_formatting_matches_format_phone_everywhere():
+    numbers = ["+390612345678", "+3900012345", "+33652527272", "+8613800138000", "+1", "+0123"]
+    numbers += ["+4915123456789", "+447911123456", "+2250701020304", "not a number", ""]
+    kinds = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE)
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in kinds:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                numbers.append(phonenumbers.format_number(example, PhoneNumberFormat.E164))
+    assert len(numbers) > 600
+    assert [format_e164(n) for n in numbers] == [format_phone(n) for n in numbers]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -127,6 +129,27 @@ def test_summary_is_formulas_with_formats_and_the_note(year_2025):
     assert months[:12] == [dt.datetime(2025, m, 1) for m in range(1, 13)]
 
 
+def test_formulas_carry_the_apps_values_for_viewers_that_do_not_recalculate(year_2025):
+    out, result = year_2025
+    ws = load_workbook(out, data_only=True)["Summary"]
+    expected = result.details["summary_values"]
+    cached = {coord: ws[coord].value for coord in expected}
+    assert cached == {c: (v if isinstance(v, int) else float(v)) for c, v in expected.items()}
+
+
+def _without_cached_results(src, dst) -> int:
+    """Copy the workbook with every formula's cached result removed; returns how many."""
+    count = 0
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                text, n = re.subn(r"(</f>)<v>[^<]*</v>", r"\1", data.decode("utf-8"))
+                data, count = text.encode("utf-8"), count + n
+            zout.writestr(item, data)
+    return count
+
+
 def test_a_year_without_activity_still_gives_a_clean_workbook(store, tmp_path):
     out = tmp_path / "1999.xlsx"
     result = exporting.export_year(store, 1999, out)
@@ -164,6 +187,14 @@ def test_cancel_midway_leaves_nothing(store, tmp_path, monkeypatch):
 )
 def test_libreoffice_recalculates_every_total_to_the_apps_value(year_2025, tmp_path):
     out, result = year_2025
+    # The file carries the app's values as the formulas' cached results; LibreOffice may
+    # trust those rather than recalculate, so it gets a copy without them and must work
+    # every total out from the Bookings and Payments sheets itself.
+    bare = tmp_path / "no-cached-values" / out.name
+    bare.parent.mkdir()
+    stripped = _without_cached_results(out, bare)
+    assert stripped == len(result.details["summary_values"])
+    out = bare
     converted = tmp_path / "recalculated"
     profile = tmp_path / "lo-profile"
     proc = subprocess.run(

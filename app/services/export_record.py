@@ -9,9 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
+from xlsxwriter.worksheet import Worksheet
 
 from app import __version__
 from app.models import AuditEvent
@@ -266,26 +265,29 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _put(ws: Any, row: int, col: int, value: Any, money_currency: str | None = None) -> None:
-    cell = ws.cell(row=row, column=col)
+def _put(
+    book: xs.Book, ws: Worksheet, row: int, col: int, value: Any, money_currency: str | None
+) -> None:
     if money_currency and value is not None:
-        cell.value = Decimal(value)
-        cell.number_format = xs.money_format(money_currency)
+        ws.write_number(row, col, float(Decimal(value)), book.money(money_currency))
         return
     value = _value(value)
-    cell.value = value
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"  # text, never a formula
+    if value is None:
+        return
+    if isinstance(value, str):
+        # write_string: text, never a formula, whatever it starts with
+        wrap = "\n" in value or len(value) > 60
+        ws.write_string(row, col, value, book.wrap if wrap else None)
     elif isinstance(value, dt.datetime):
-        cell.number_format = xs.DATETIME_FORMAT
+        ws.write_number(row, col, xs.excel_datetime(value), book.datetime)
     elif isinstance(value, dt.date):
-        cell.number_format = xs.DATE_FORMAT
-    if isinstance(value, str) and ("\n" in value or len(value) > 60):
-        cell.alignment = xs.WRAP
+        ws.write_number(row, col, xs.excel_date(value), book.date)
+    else:
+        ws.write_number(row, col, value)
 
 
 def _table(
-    wb: Workbook,
+    book: xs.Book,
     title: str,
     headers: list[str],
     rows: list[list[Any]],
@@ -294,32 +296,35 @@ def _table(
     """A sheet with a bold frozen header, autofilter and widths measured from the cells
     (records are small, so measuring is cheap). ``money`` maps a value column to the
     column holding its currency."""
-    ws = wb.create_sheet(title)
-    for c, name in enumerate(headers, 1):
-        ws.cell(row=1, column=c, value=name).font = xs.BOLD
-    for r, values in enumerate(rows, 2):
-        for c, value in enumerate(values, 1):
-            currency = values[money[c - 1]] if money and (c - 1) in money else None
-            _put(ws, r, c, value, currency)
-    ws.freeze_panes = "A2"
-    if rows:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
-    for c, name in enumerate(headers, 1):
+    widths = []
+    for c, name in enumerate(headers):
         longest = max(
             [len(name)]
             + [
-                max((len(line) for line in str(_value(v[c - 1])).split("\n")), default=0)
+                max((len(line) for line in str(_value(v[c])).split("\n")), default=0)
                 for v in rows
-                if v[c - 1] is not None
+                if v[c] is not None
             ]
         )
-        width = 18 if rows and isinstance(_value(rows[0][c - 1]), dt.datetime) else longest + 2
-        ws.column_dimensions[get_column_letter(c)].width = max(8, min(width, 70))
+        width = 18 if rows and isinstance(_value(rows[0][c]), dt.datetime) else longest + 2
+        widths.append(max(8, min(width, 70)))
+    ws = book.sheet(title, widths)
+    book.header(ws, 0, headers)
+    for r, values in enumerate(rows, 1):
+        for c, value in enumerate(values):
+            currency = values[money[c]] if money and c in money else None
+            _put(book, ws, r, c, value, currency)
+    if rows:
+        ws.autofilter(0, 0, len(rows), len(headers) - 1)
 
 
 def _write_xlsx(tmp: Path, rec: dict[str, Any]) -> None:
-    wb = Workbook()
-    wb.remove(wb.active)
+    # a record is small: the whole workbook in memory, no per-sheet temp files
+    with xs.streaming_workbook(tmp, constant_memory=False) as book:
+        _fill_xlsx(book, rec)
+
+
+def _fill_xlsx(wb: xs.Book, rec: dict[str, Any]) -> None:
     prof = rec["profile"]
     fields = [
         ("Customer ID", prof["id"]),
@@ -461,4 +466,3 @@ def _write_xlsx(tmp: Path, rec: dict[str, Any]) -> None:
             for e in rec["consent_history"]
         ],
     )
-    wb.save(tmp)

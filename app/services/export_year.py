@@ -17,8 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl.utils import get_column_letter, quote_sheetname
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from xlsxwriter.utility import quote_sheetname, xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
 
 from app.models.booking import CHANNELS, PAYMENT_METHODS, VOID_STATUSES
 from app.services import export_sheets as xs
@@ -231,25 +231,55 @@ class _YearWriter:
     # ------------------------------------------------------------------ workbook
 
     def write(self, tmp: Path, conn: Any, params: dict, b_stats: tuple, p_stats: tuple) -> None:
-        with xs.streaming_workbook() as wb:
-            # Excel recalculates on open; LibreOffice always does for files it did not write
-            wb.calculation.fullCalcOnLoad = True
-            summary = wb.create_sheet(SUMMARY)
-            bookings = wb.create_sheet(BOOKINGS)
-            payments = wb.create_sheet(PAYMENTS)
-            self._bookings(bookings, conn, params, b_stats)
-            self._payments(payments, conn, params, p_stats)
+        # XlsxWriter asks Excel to recalculate on open (fullCalcOnLoad); every formula also
+        # carries the app's value as its cached result, for viewers that never recalculate
+        with xs.streaming_workbook(tmp) as book:
+            self.book = book
+            # sheets in reading order; the Summary is filled last, once the totals are known
+            # (each sheet streams to its own temp file, so the order of writing is free)
+            summary = book.wb.add_worksheet(SUMMARY)
+            self._bookings(conn, params, b_stats)
+            self._payments(conn, params, p_stats)
             self._summary(summary)
-            wb.save(tmp)
 
-    def _title(self, ws: WriteOnlyWorksheet, title: str, note: str) -> None:
-        ws.append([xs.cell(ws, xs.clean(title), font=xs.TITLE)])
-        ws.append([xs.cell(ws, note, font=xs.ITALIC)])
+    def _title(self, ws: Worksheet, title: str, note: str) -> None:
+        ws.write_string(0, 0, xs.clean(title), self.book.title)
+        ws.write_string(1, 0, note, self.book.italic)
 
-    def _bookings(self, ws: WriteOnlyWorksheet, conn: Any, params: dict, stats: tuple) -> None:
+    def _scale(self, currency: str) -> int:
+        """10 ** the currency's decimals: minor units / scale = the cell's amount."""
+        return 10 ** xs._exp(currency)
+
+    def _booking_columns(self, currency: str) -> list[tuple[str, Any]]:
+        n, t = xs.NUMBER, xs.TEXT
+        money = self.book.money(currency)
+        return [
+            (n, None),  # booking id
+            (n, self.book.datetime),
+            *[(t, None)] * 6,  # customer, room or service, staff, location, channel, status
+            (n, money),  # price
+            (t, None),  # currency
+            (n, money),  # paid
+            (n, money),  # balance
+        ]
+
+    def _payment_columns(self, currency: str) -> list[tuple[str, Any]]:
+        n, t = xs.NUMBER, xs.TEXT
+        money = self.book.money(currency)
+        return [
+            (n, self.book.datetime),
+            (t, None),  # customer
+            (n, None),  # booking id
+            (t, None),  # method
+            (n, money),  # amount
+            (t, None),  # currency
+            (t, None),  # reference
+        ]
+
+    def _bookings(self, conn: Any, params: dict, stats: tuple) -> None:
         _n, name, item, staff, location, channel = stats
-        xs.set_widths(
-            ws,
+        ws = self.book.sheet(
+            BOOKINGS,
             [
                 xs.fit("Booking", 7),
                 17,
@@ -264,26 +294,28 @@ class _YearWriter:
                 14,
                 14,
             ],
+            frozen_rows=FIRST_DATA_ROW - 1,
         )
-        ws.freeze_panes = f"A{FIRST_DATA_ROW}"
         self._title(
             ws,
             f"{self.business} — {BOOKINGS} {self.year}",
             f"Bookings starting in {self.year} (times in {self.tz_name}). Cancelled and "
             "no-show bookings are listed but not counted in revenue.",
         )
-        ws.append(xs.header_row(ws, BOOKING_HEADERS))
-        cells = xs.Cells(ws)
+        self.book.header(ws, FIRST_DATA_ROW - 2, BOOKING_HEADERS)
         local = _Local(self.tz)
-        text = cells.text
+        stream = xs.RowStream(ws, self._booking_columns(self.main_currency))
+        plans: dict[str, tuple[list, int]] = {}
+        tick = self.ticker.tick
+        r = FIRST_DATA_ROW - 2
         for row in conn.execute(_BOOKINGS_SQL, params):
             bid, start, name, item, staff, location, channel, status, price, cur, paid = row
-            when = local(start)
+            when, month = local(start)
             void = status in VOID_STATUSES
             balance = max((0 if void else price) - paid, 0)
             label = item or NO_ITEM
             t = self._cur(cur)
-            m = t.months[when.month - 1]
+            m = t.months[month - 1]
             group_item = t.by_item.setdefault(label, [0, 0])
             group_channel = t.by_channel.setdefault(channel, [0, 0])
             if void:
@@ -296,32 +328,40 @@ class _YearWriter:
                 group_channel[0] += 1
                 group_channel[1] += price
             m["outstanding"] += balance
-            ws.append(
-                [
+            found = plans.get(cur)
+            if found is None:
+                found = plans[cur] = (stream.plan(self._booking_columns(cur)), self._scale(cur))
+            plan, scale = found
+            r += 1
+            stream.write(
+                r,
+                (
                     bid,
-                    cells.styled(when, xs.DATETIME_FORMAT, "date"),
-                    text(name),
-                    text(label),
-                    text(staff),
-                    text(location),
-                    text(channel),
+                    when,
+                    name,
+                    label,
+                    staff,
+                    location,
+                    channel,
                     status,
-                    cells.money(price, cur, "price"),
+                    price / scale,
                     cur,
-                    cells.money(paid, cur, "paid"),
-                    cells.money(balance, cur, "balance"),
-                ]
+                    paid / scale,
+                    balance / scale,
+                ),
+                plan,
             )
             self.n_bookings += 1
-            self.ticker.tick()
+            tick()
+        stream.close()
         last = FIRST_DATA_ROW - 1 + max(self.n_bookings, 1)
-        ws.auto_filter.ref = f"A{FIRST_DATA_ROW - 1}:{get_column_letter(12)}{last}"
+        ws.autofilter(FIRST_DATA_ROW - 2, 0, last - 1, 11)
         self.b_last = last
 
-    def _payments(self, ws: WriteOnlyWorksheet, conn: Any, params: dict, stats: tuple) -> None:
+    def _payments(self, conn: Any, params: dict, stats: tuple) -> None:
         _n, name, method, reference = stats
-        xs.set_widths(
-            ws,
+        ws = self.book.sheet(
+            PAYMENTS,
             [
                 17,
                 xs.fit("Customer", name, maximum=40),
@@ -331,89 +371,85 @@ class _YearWriter:
                 xs.fit("Currency", 3),
                 xs.fit("Reference", reference, maximum=40),
             ],
+            frozen_rows=FIRST_DATA_ROW - 1,
         )
-        ws.freeze_panes = f"A{FIRST_DATA_ROW}"
         self._title(
             ws,
             f"{self.business} — {PAYMENTS} {self.year}",
             f"Payments received in {self.year} (times in {self.tz_name}), whatever the "
             "booking's date.",
         )
-        ws.append(xs.header_row(ws, PAYMENT_HEADERS))
-        cells = xs.Cells(ws)
+        self.book.header(ws, FIRST_DATA_ROW - 2, PAYMENT_HEADERS)
         local = _Local(self.tz)
-        text = cells.text
+        stream = xs.RowStream(ws, self._payment_columns(self.main_currency))
+        plans: dict[str, tuple[list, int]] = {}
+        tick = self.ticker.tick
+        r = FIRST_DATA_ROW - 2
         for paid_at, name, booking_id, method, amount, cur, reference in conn.execute(
             _PAYMENTS_SQL, params
         ):
-            when = local(paid_at)
+            when, month = local(paid_at)
             t = self._cur(cur)
-            t.months[when.month - 1]["payments"] += amount
+            t.months[month - 1]["payments"] += amount
             group = t.by_method.setdefault(method, [0, 0])
             group[0] += 1
             group[1] += amount
-            ws.append(
-                [
-                    cells.styled(when, xs.DATETIME_FORMAT, "date"),
-                    text(name),
-                    booking_id,
-                    text(method),
-                    cells.money(amount, cur, "amount"),
-                    cur,
-                    text(reference),
-                ]
+            found = plans.get(cur)
+            if found is None:
+                found = plans[cur] = (stream.plan(self._payment_columns(cur)), self._scale(cur))
+            plan, scale = found
+            r += 1
+            stream.write(
+                r,
+                (when, name, booking_id, method, amount / scale, cur, reference),
+                plan,
             )
             self.n_payments += 1
-            self.ticker.tick()
+            tick()
+        stream.close()
         last = FIRST_DATA_ROW - 1 + max(self.n_payments, 1)
-        ws.auto_filter.ref = f"A{FIRST_DATA_ROW - 1}:{get_column_letter(7)}{last}"
+        ws.autofilter(FIRST_DATA_ROW - 2, 0, last - 1, 6)
         self.p_last = last
 
     # ------------------------------------------------------------------ summary
 
-    def _summary(self, ws: WriteOnlyWorksheet) -> None:
-        xs.set_widths(ws, [30, 12, 20, 16, 20, 16])
-        self.row = 0
-
-        def append(values: list) -> None:
-            ws.append(values)
-            self.row += 1
-
-        self.append = append
-        append([xs.cell(ws, xs.clean(f"{self.business} — {self.year}"), font=xs.TITLE)])
-        append(
+    def _summary(self, ws: Worksheet) -> None:
+        for i, w in enumerate([30, 12, 20, 16, 20, 16]):
+            ws.set_column(i, i, w)
+        self.ws = ws
+        self.row = -1  # the last row written (0-based)
+        book = self.book
+        self._line([(xs.clean(f"{self.business} — {self.year}"), book.title)])
+        self._line(
             [
-                xs.cell(
-                    ws,
+                (
                     f"Calendar year {self.year} in {self.tz_name}; exported "
                     f"{dt.datetime.now(self.tz):%Y-%m-%d %H:%M} by Regulars.",
-                    font=xs.ITALIC,
+                    book.italic,
                 )
             ]
         )
-        append(
+        self._line(
             [
-                xs.cell(
-                    ws,
+                (
                     "Revenue counts bookings starting in the year except cancelled and no-show "
                     "ones, which are listed on the Bookings sheet but excluded from revenue. "
                     "Each currency is totalled on its own; amounts in different currencies are "
                     "never added together.",
-                    font=xs.ITALIC,
+                    book.italic,
                 )
             ]
         )
         currencies = sorted(self.totals, key=lambda c: (c != self.main_currency, c))
         if not currencies:
-            append([])
-            append([f"No bookings or payments in {self.year}."])
+            self._line([])
+            self._line([(f"No bookings or payments in {self.year}.", None)])
         for cur in currencies:
-            append([])
-            append([xs.cell(ws, cur, font=xs.TITLE)])
-            self._months(ws, cur)
+            self._line([])
+            self._line([(cur, book.title)])
+            self._months(cur)
             t = self.totals[cur]
             self._groups(
-                ws,
                 cur,
                 "Payment method",
                 ("Payments", "Amount"),
@@ -422,7 +458,6 @@ class _YearWriter:
                 self._method_formulas,
             )
             self._groups(
-                ws,
                 cur,
                 "Room or service",
                 ("Bookings", "Revenue"),
@@ -431,7 +466,6 @@ class _YearWriter:
                 self._item_formulas,
             )
             self._groups(
-                ws,
                 cur,
                 "Channel",
                 ("Bookings", "Revenue"),
@@ -439,6 +473,15 @@ class _YearWriter:
                 t.by_channel,
                 self._channel_formulas,
             )
+
+    def _line(self, cells: list[tuple[Any, Any]]) -> None:
+        """The next Summary row: (value, format) per column from A; text stays text."""
+        self.row += 1
+        for c, (value, fmt) in enumerate(cells):
+            if isinstance(value, str):
+                self.ws.write_string(self.row, c, value, fmt)
+            elif value is not None:
+                self.ws.write_number(self.row, c, value, fmt)
 
     def _ranges(self) -> dict[str, str]:
         b, p = quote_sheetname(BOOKINGS), quote_sheetname(PAYMENTS)
@@ -461,26 +504,22 @@ class _YearWriter:
             "p_cur": rng(p, "F", pl),
         }
 
-    def _formula(
-        self,
-        ws: WriteOnlyWorksheet,
-        column: int,
-        formula: str,
-        expected: int | Decimal,
-        number_format: str,
-    ) -> Any:
-        coord = f"{get_column_letter(column)}{self.row + 1}"
-        self.expected[coord] = expected
-        return xs.cell(ws, formula, number_format=number_format)
+    def _formula(self, column: int, formula: str, expected: int | Decimal, fmt: Any) -> None:
+        """A formula in the current row (``column`` counts from 1), with the app's value
+        as its cached result and recorded for the caller."""
+        self.expected[f"{xl_col_to_name(column - 1)}{self.row + 1}"] = expected
+        value = expected if isinstance(expected, int) else float(expected)
+        self.ws.write_formula(self.row, column - 1, formula, fmt, value)
 
-    def _months(self, ws: WriteOnlyWorksheet, cur: str) -> None:
+    def _months(self, cur: str) -> None:
         r = self._ranges()
         exp = xs._exp(cur)
-        fmt = xs.money_format(cur)
+        book = self.book
+        fmt = book.money(cur)
         t = self.totals[cur]
         live = f'{r["b_status"]},"<>cancelled",{r["b_status"]},"<>no-show"'
-        self.append(xs.header_row(ws, MONTH_HEADERS))
-        first = self.row + 1
+        self._line([(h, book.bold) for h in MONTH_HEADERS])
+        first = self.row + 2
         for month in range(1, 13):
             y2, m2 = (self.year, month + 1) if month < 12 else (self.year + 1, 1)
             b_when = (
@@ -493,69 +532,60 @@ class _YearWriter:
             )
             cur_b = f'{r["b_cur"]},"{cur}"'
             v = t.months[month - 1]
-            self.append(
-                [
-                    xs.cell(ws, dt.date(self.year, month, 1), number_format=xs.MONTH_FORMAT),
-                    self._formula(ws, 2, f"=COUNTIFS({b_when},{cur_b},{live})", v["bookings"], "0"),
-                    self._formula(
-                        ws,
-                        3,
-                        f'=COUNTIFS({b_when},{cur_b},{r["b_status"]},"cancelled")'
-                        f'+COUNTIFS({b_when},{cur_b},{r["b_status"]},"no-show")',
-                        v["void"],
-                        "0",
-                    ),
-                    self._formula(
-                        ws,
-                        4,
-                        f"=ROUND(SUMIFS({r['b_price']},{b_when},{cur_b},{live}),{exp})",
-                        xs.money(v["revenue"], cur),
-                        fmt,
-                    ),
-                    self._formula(
-                        ws,
-                        5,
-                        f'=ROUND(SUMIFS({r["p_amount"]},{p_when},{r["p_cur"]},"{cur}"),{exp})',
-                        xs.money(v["payments"], cur),
-                        fmt,
-                    ),
-                    self._formula(
-                        ws,
-                        6,
-                        f"=ROUND(SUMIFS({r['b_balance']},{b_when},{cur_b}),{exp})",
-                        xs.money(v["outstanding"], cur),
-                        fmt,
-                    ),
-                ]
+            self._line([(xs.excel_date(dt.date(self.year, month, 1)), book.month)])
+            self._formula(2, f"=COUNTIFS({b_when},{cur_b},{live})", v["bookings"], book.integer)
+            self._formula(
+                3,
+                f'=COUNTIFS({b_when},{cur_b},{r["b_status"]},"cancelled")'
+                f'+COUNTIFS({b_when},{cur_b},{r["b_status"]},"no-show")',
+                v["void"],
+                book.integer,
             )
-        last = self.row
-        self.append(
-            [
-                xs.cell(ws, "Total", font=xs.BOLD),
-                self._total(ws, 2, first, last, t.total("bookings"), "0", None),
-                self._total(ws, 3, first, last, t.total("void"), "0", None),
-                self._total(ws, 4, first, last, xs.money(t.total("revenue"), cur), fmt, exp),
-                self._total(ws, 5, first, last, xs.money(t.total("payments"), cur), fmt, exp),
-                self._total(ws, 6, first, last, xs.money(t.total("outstanding"), cur), fmt, exp),
-            ]
-        )
+            self._formula(
+                4,
+                f"=ROUND(SUMIFS({r['b_price']},{b_when},{cur_b},{live}),{exp})",
+                xs.money(v["revenue"], cur),
+                fmt,
+            )
+            self._formula(
+                5,
+                f'=ROUND(SUMIFS({r["p_amount"]},{p_when},{r["p_cur"]},"{cur}"),{exp})',
+                xs.money(v["payments"], cur),
+                fmt,
+            )
+            self._formula(
+                6,
+                f"=ROUND(SUMIFS({r['b_balance']},{b_when},{cur_b}),{exp})",
+                xs.money(v["outstanding"], cur),
+                fmt,
+            )
+        last = self.row + 1
+        self._line([("Total", book.bold)])
+        self._total(2, first, last, t.total("bookings"), cur, None)
+        self._total(3, first, last, t.total("void"), cur, None)
+        self._total(4, first, last, xs.money(t.total("revenue"), cur), cur, exp)
+        self._total(5, first, last, xs.money(t.total("payments"), cur), cur, exp)
+        self._total(6, first, last, xs.money(t.total("outstanding"), cur), cur, exp)
 
     def _total(
         self,
-        ws: WriteOnlyWorksheet,
         column: int,
         first: int,
         last: int,
         expected: int | Decimal,
-        number_format: str,
+        cur: str,
         exp: int | None,
-    ) -> Any:
-        col = get_column_letter(column)
+    ) -> None:
+        """A bold SUM of the rows above (1-based ``first``..``last``), rounded to the
+        currency's decimals when it is money (``exp`` given)."""
+        col = xl_col_to_name(column - 1)
         body = f"SUM({col}{first}:{col}{last})"
-        formula = f"=ROUND({body},{exp})" if exp is not None else f"={body}"
-        c = self._formula(ws, column, formula, expected, number_format)
-        c.font = xs.BOLD
-        return c
+        if exp is None:
+            self._formula(column, f"={body}", expected, self.book.format(bold=True, num_format="0"))
+        else:
+            self._formula(
+                column, f"=ROUND({body},{exp})", expected, self.book.money(cur, bold=True)
+            )
 
     def _method_formulas(self, cur: str, label_ref: str) -> tuple[str, str]:
         r = self._ranges()
@@ -578,7 +608,6 @@ class _YearWriter:
 
     def _groups(
         self,
-        ws: WriteOnlyWorksheet,
         cur: str,
         title: str,
         heads: tuple[str, str],
@@ -589,45 +618,37 @@ class _YearWriter:
         if not keys:
             return
         exp = xs._exp(cur)
-        fmt = xs.money_format(cur)
-        cells = xs.Cells(ws)
-        self.append([])
-        self.append(xs.header_row(ws, [title, *heads]))
-        first = self.row + 1
+        book = self.book
+        fmt = book.money(cur)
+        self._line([])
+        self._line([(h, book.bold) for h in (title, *heads)])
+        first = self.row + 2
         for key in keys:
+            self._line([(key, None)])
             count_f, amount_f = formulas(cur, f"$A{self.row + 1}")
             count, amount = values[key]
-            self.append(
-                [
-                    cells.text(key),
-                    self._formula(ws, 2, count_f, count, "0"),
-                    self._formula(ws, 3, amount_f.format(exp=exp), xs.money(amount, cur), fmt),
-                ]
-            )
-        last = self.row
-        self.append(
-            [
-                xs.cell(ws, "Total", font=xs.BOLD),
-                self._total(ws, 2, first, last, sum(v[0] for v in values.values()), "0", None),
-                self._total(
-                    ws, 3, first, last, xs.money(sum(v[1] for v in values.values()), cur), fmt, exp
-                ),
-            ]
-        )
+            self._formula(2, count_f, count, book.integer)
+            self._formula(3, amount_f.format(exp=exp), xs.money(amount, cur), fmt)
+        last = self.row + 1
+        self._line([("Total", book.bold)])
+        self._total(2, first, last, sum(v[0] for v in values.values()), cur, None)
+        self._total(3, first, last, xs.money(sum(v[1] for v in values.values()), cur), cur, exp)
 
 
 class _Local:
-    """Stored UTC text -> local wall-clock datetime, cached per distinct minute."""
+    """Stored UTC text -> (Excel serial of the local wall-clock time, local month),
+    cached per distinct second."""
 
     def __init__(self, tz: dt.tzinfo) -> None:
         self.tz = tz
-        self.cache: dict[str, dt.datetime] = {}
+        self.cache: dict[str, tuple[float, int]] = {}
 
-    def __call__(self, value: str) -> dt.datetime:
+    def __call__(self, value: str) -> tuple[float, int]:
         key = value[:19]
         found = self.cache.get(key)
         if found is None:
             if len(self.cache) > 100_000:
                 self.cache.clear()
-            found = self.cache[key] = xs.local_naive(key, self.tz)
+            moment = xs.local_naive(key, self.tz)
+            found = self.cache[key] = (xs.excel_datetime(moment), moment.month)
         return found
