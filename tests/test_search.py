@@ -249,6 +249,35 @@ def test_migration_rebuilds_the_index_for_an_existing_store(book):
     assert _ids(s, "dupomt") == [ids["jean"]]
 
 
+def test_migration_rebuilds_an_index_of_the_previous_format(book):
+    """A store written by the previous version (search_key postings) is rebuilt on open."""
+    s, ids = book
+    cfg = migrate._config()
+    with s.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "duplicates_0002")
+        for statement in search_index.DROP_SCHEMA_SQL:
+            conn.exec_driver_sql(statement)
+        # the previous format's tables, left empty: only a rebuild can find anyone now
+        conn.exec_driver_sql(
+            "CREATE TABLE search_doc (customer_id INTEGER PRIMARY KEY, recency INTEGER,"
+            " archived INTEGER, names TEXT, phones TEXT, emails TEXT)"
+        )
+        conn.exec_driver_sql(
+            "CREATE TABLE search_key (key TEXT, recency INTEGER, customer_id INTEGER,"
+            " archived INTEGER, PRIMARY KEY (key, recency, customer_id)) WITHOUT ROWID"
+        )
+    with s.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
+        assert search_index.OLD_KEY_TABLE not in tables and search_index.WORD in tables
+    assert set(_ids(s, "gmail")) == {ids["jean"], ids["smith"]}
+    assert _ids(s, "7272") == [ids["jean"]]
+    assert _ids(s, "zhangw") == [ids["zhang"]]
+    assert _ids(s, "dupomt") == [ids["jean"]]
+
+
 def test_cli_search_json_and_text(tmp_path):
     import json
 
