@@ -14,9 +14,11 @@ writers):
   name tokens, phone digit forms, lower-cased emails, the archived flag and recency;
 - ``search_fts``: an FTS5 trigram index over ``search_doc`` (external content, kept in step
   by triggers) that finds any 3+ character fragment of a name, phone or email;
-- ``search_word``: an FTS5 index of whole words (contentless, written here): name tokens,
-  email parts (``dupont@``, ``@gmail.com``, ``gmail``…) and phone digit forms, with prefix
-  indexes for 1–6 characters, for exact-word and prefix matches;
+- ``search_word``: an FTS5 index of whole words (contentless, written here), with prefix
+  indexes for 1–6 characters, for exact-word and prefix matches: ``words`` (name tokens and
+  the start of each address: ``jean.dupont@gmail.com``, ``jean.dupont@``, ``jean.dupont``),
+  ``domains`` (``@gmail.com``, ``gmail.com``, ``gmail``: matched whole only) and
+  ``phones`` (digit forms);
 - ``search_fuzzy``: a deletion neighbourhood over the vocabulary of name tokens (4+
   letters) so one typo finds its candidate spellings with a handful of point lookups.
 
@@ -88,7 +90,7 @@ SCHEMA_SQL = (
         VALUES ('delete', old.sortkey, old.names, old.phones, old.emails);
     END""",
     f"""CREATE VIRTUAL TABLE IF NOT EXISTS {WORD} USING fts5(
-        words, phones, content='', contentless_delete=1, detail=column,
+        words, domains, phones, content='', contentless_delete=1, detail=column,
         prefix='{" ".join(str(n) for n in PREFIX_INDEX)}', tokenize="{_WORD_TOKENIZER}")""",
     f"""CREATE TABLE IF NOT EXISTS {FUZZY} (
         dkey TEXT NOT NULL,
@@ -174,21 +176,23 @@ def name_tokens(first: str, last: str, display: str) -> list[str]:
 _name_tokens_cached = functools.lru_cache(maxsize=8192)(name_tokens)
 
 
-def email_tokens(address: str) -> list[str]:
-    """The parts of an address a caller might type, as whole words.
+def email_words(address: str) -> tuple[list[str], list[str]]:
+    """The parts of an address a caller might type, as whole words: (start words, domain words).
 
-    'jean.dupont@mail.example.org' -> the address, 'jean.dupont@', 'jean.dupont',
-    '@mail.example.org', 'mail.example.org', 'mail', 'example' (not the top-level domain:
-    'fr' or 'de' would make every French or German address answer 'f' or 'd').
+    'jean.dupont@mail.example.org' -> (['jean.dupont@mail.example.org', 'jean.dupont@',
+    'jean.dupont'], ['@mail.example.org', 'mail.example.org', 'mail', 'example']). Start
+    words begin where the address begins, so their prefixes are the address's prefixes
+    (a prefix match, as before); domain words match only whole ('gm' must not bring every
+    Gmail user ahead of the names starting with 'gm'). The top-level domain is left out:
+    'fr' or 'de' would make every French or German address a word match.
     """
     address = address.strip().lower()
     local, at, domain = address.rpartition("@")
     if not at:
-        return [address] if address else []
-    labels = domain.split(".")
-    out = [address, local + "@" if local else "", local, "@" + domain if domain else "", domain]
-    out += labels[:-1]
-    return [t for t in dict.fromkeys(out) if t]
+        return ([address] if address else []), []
+    start = [address, local + "@" if local else "", local]
+    domains = ["@" + domain if domain else "", domain, *domain.split(".")[:-1]]
+    return [t for t in dict.fromkeys(start) if t], [t for t in dict.fromkeys(domains) if t]
 
 
 def deletions(token: str) -> set[str]:
@@ -248,10 +252,18 @@ class IndexRow:
 
     @property
     def words(self) -> list[str]:
-        """Whole words: name tokens, then the parts of each email address."""
+        """Words matched whole or by prefix: name tokens, then each address's start words."""
         words = dict.fromkeys(self.tokens)
         for address in self.emails.split(" ") if self.emails else []:
-            words.update(dict.fromkeys(email_tokens(address)))
+            words.update(dict.fromkeys(email_words(address)[0]))
+        return list(words)
+
+    @property
+    def domain_words(self) -> list[str]:
+        """Words matched only whole: each address's domain, its labels, '@' + domain."""
+        words: dict[str, None] = {}
+        for address in self.emails.split(" ") if self.emails else []:
+            words.update(dict.fromkeys(email_words(address)[1]))
         return list(words)
 
     @property
@@ -287,7 +299,7 @@ _INSERT_DOC = (
     f"INSERT INTO {DOC}(sortkey, customer_id, recency, archived, names, phones, emails) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_WORD = f"INSERT INTO {WORD}(rowid, words, phones) VALUES (?, ?, ?)"
+_INSERT_WORD = f"INSERT INTO {WORD}(rowid, words, domains, phones) VALUES (?, ?, ?, ?)"
 _DELETE_WORD = f"DELETE FROM {WORD} WHERE rowid = ?"
 _DELETE_DOC = f"DELETE FROM {DOC} WHERE sortkey = ?"
 _OLD_DOCS = text(
@@ -343,7 +355,7 @@ def replace_rows(conn: Connection, rows: Iterable[IndexRow], *, fresh: bool = Fa
     for r in changed:
         key = r.sortkey
         docs.append((key, r.customer_id, r.recency, int(r.archived), r.names, r.phones, r.emails))
-        words.append((key, " ".join(r.words), r.phones))
+        words.append((key, " ".join(r.words), " ".join(r.domain_words), r.phones))
     _executemany(conn, _INSERT_DOC, docs)
     _executemany(conn, _INSERT_WORD, words)
     _remember_vocabulary(conn, {t for r in changed for t in r.tokens})

@@ -2,8 +2,9 @@
 
 Ranking: every query term must match; a customer's rank is its weakest term's match —
 exact word > prefix of a word > substring > one typo — and ties go to the most recent
-visit (never-visited customers last), then to the lower id. Words are name tokens, email
-parts (the address, ``dupont@``, ``dupont``, ``@gmail.com``, ``gmail.com``, ``gmail``) and
+visit (never-visited customers last), then to the lower id. Words are name tokens, the start
+of each email address (the address, ``dupont@``, ``dupont``), its domain (``@gmail.com``,
+``gmail.com``, ``gmail``: whole words only, never prefixes) and, for terms of 3+ digits,
 phone numbers in national and international digits.
 
 How it stays fast at a million customers (index shapes in ``models/search_index.py``):
@@ -83,10 +84,16 @@ def _forms(doc: IndexRow) -> list[str]:
     return doc.phones.split(" ") if doc.phones else []
 
 
+def _reaches_phones(term: str) -> bool:
+    """Phone numbers answer digit terms of 3+ digits (a lone '0' or '06' is everyone)."""
+    return term.isdigit() and len(term) >= 3
+
+
 def _term_rank(
-    term: str, doc: IndexRow, words: set[str], forms: list[str], fuzzy: bool
+    term: str, doc: IndexRow, words: set[str], domains: set[str], fuzzy: bool
 ) -> int | None:
-    if term in words or term in forms:
+    forms = _forms(doc) if _reaches_phones(term) else []
+    if term in words or term in forms or term in domains:
         return EXACT
     if any(w.startswith(term) for w in words) or any(p.startswith(term) for p in forms):
         return PREFIX
@@ -101,17 +108,17 @@ def _term_rank(
 
 def rank_of(query: Query, doc: IndexRow, *, fuzzy: bool = True) -> int | None:
     """The rank (EXACT…FUZZY) of this customer for the query, or None if it does not match."""
-    forms = _forms(doc)
     if query.is_phone:
+        forms = _forms(doc)
         if query.digits in forms:
             return EXACT
         if any(p.startswith(query.digits) for p in forms):
             return PREFIX
         return SUBSTRING if query.digits in doc.phones else None
-    words = set(doc.words)
+    words, domains = set(doc.words), set(doc.domain_words)
     worst = EXACT
     for term in query.terms:
-        r = _term_rank(term, doc, words, forms, fuzzy)
+        r = _term_rank(term, doc, words, domains, fuzzy)
         if r is None:
             return None
         worst = max(worst, r)
@@ -179,8 +186,13 @@ class _Finder:
             return  # a term no word can hold (only control characters): nothing matches
         # a term the tokenizer would cut in two is matched as a phrase: check its rank
         whole = words == list(self.q.terms)
-        yield EXACT, _Plan(ix.WORD, " AND ".join(_phrase(w) for w in words), whole)
-        yield PREFIX, _Plan(ix.WORD, " AND ".join(_phrase(w) + "*" for w in words), whole)
+        exact, prefix = [], []
+        for word in words:
+            phones = " phones" if _reaches_phones(word) else ""
+            exact.append(f"{{words domains{phones}}} : {_phrase(word)}")
+            prefix.append(f"{{words{phones}}} : {_phrase(word)}*")  # domains: whole only
+        yield EXACT, _Plan(ix.WORD, " AND ".join(exact), whole)
+        yield PREFIX, _Plan(ix.WORD, " AND ".join(prefix), whole)
         long = [t for t in self.q.terms if len(t) >= 3]
         if long:
             # 1–2 letter terms have no substring rank: those must still be checked
