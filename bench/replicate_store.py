@@ -3,7 +3,7 @@
 ``python -m bench.replicate_store SOURCE_DIR TARGET_DIR TIMES``
 
 Copies the store (same key slots), then inserts TIMES-1 more copies of every customer
-with its phones, emails and search-index rows (ids offset), and rebuilds the FTS5 index.
+with its phones and emails (ids offset), and rebuilds the search index.
 Bookings, payments and notes are not copied: the store is for search benchmarks, where
 only profiles, contact points and the index matter. Name, phone and email distributions
 per customer are the demo's; each phone number and address occurs TIMES times.
@@ -63,31 +63,9 @@ def replicate(source: Path, target: Path, times: int) -> None:
                         off,
                     )
                 print(f"  copy {k + 1}/{times}: customers", flush=True)
-            # the index: docs without the FTS trigger (rebuilt once at the end), then keys
-            conn.execute(text(f"DROP TRIGGER {ix.DOC}_ai"))
-            for k in range(1, times):
-                off = {"off": k * top, "top": top}
-                conn.execute(
-                    text(
-                        f"INSERT INTO {ix.DOC} SELECT customer_id + :off, recency, archived, names,"
-                        f" phones, emails FROM {ix.DOC} WHERE customer_id <= :top"
-                    ),
-                    off,
-                )
-            conn.execute(
-                text(
-                    f"INSERT INTO {ix.KEY} SELECT s.key, s.recency, s.customer_id + t.off,"
-                    f" s.archived FROM {ix.KEY} s, (WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL"
-                    " SELECT k + 1 FROM n WHERE k < :last) SELECT k * :top AS off FROM n) t"
-                    " ORDER BY 1, 2, 3"
-                ),
-                {"top": top, "last": times - 1},
-            )
-            print("  keys copied; rebuilding FTS5", flush=True)
-            conn.execute(text(f"INSERT INTO {ix.FTS}({ix.FTS}) VALUES ('rebuild')"))
-            for statement in ix.SCHEMA_SQL:
-                if f"{ix.DOC}_ai" in statement:
-                    conn.execute(text(statement))
+            # the index is derived from the rows just copied: rebuilt as a migration would
+            print("  rebuilding the search index", flush=True)
+            ix.rebuild(conn)
         with store.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

@@ -42,7 +42,10 @@ def _dump_rows(directory: Path, key: bytes) -> dict[str, list[tuple]]:
             r[0]
             for r in cur.execute(
                 "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
-                "AND name NOT LIKE 'customer_search_%'"
+                "AND name NOT LIKE 'customer_search_%' "
+                # a contentless FTS5 table's shadow rows record its insertion history, not
+                # the customers: search_doc (compared) holds what the word index is built from
+                "AND name NOT LIKE 'search_word_%'"
             )
         ]
         out = {}
@@ -117,6 +120,9 @@ def test_round_trip_restores_every_row(rich_store, tmp_path):
         names = [h.display_name for h in search.search(store, "lefevre")]
         assert "Zoé Lefèvre" in names
         assert "Jürgen Groß" in [h.display_name for h in search.search(store, "jurgen")]
+        # the word index (email parts, phone numbers) is rebuilt too
+        for typed in ("@example.org", "zoe@", "0652", "7272"):
+            assert "Zoé Lefèvre" in [h.display_name for h in search.search(store, typed)]
     finally:
         store.close()
 

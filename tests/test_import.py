@@ -55,9 +55,11 @@ def dump(store: Store) -> dict[str, list]:
                 text(
                     # the FTS5 shadow tables hold segment bytes that differ after any
                     # delete + insert, and search_fuzzy is a typo vocabulary that only
-                    # grows; the index's own rows are compared (search_doc, search_key)
+                    # grows; the index's own rows are compared (search_doc, from which
+                    # the word index is written)
                     "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE "
                     "'sqlite_%' AND name NOT LIKE 'search_fts%' AND name != 'search_fuzzy' "
+                    "AND name NOT LIKE 'search_word%' "
                     "AND name NOT IN ('import_batch', 'audit_event', 'alembic_version')"
                 )
             )

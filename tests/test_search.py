@@ -200,10 +200,10 @@ def test_fresh_after_a_bulk_import(book):
 
 
 def test_many_matches_are_ranked_without_reading_them_all(empty_store):
-    """Past the small-candidate threshold the ranked walk must agree with the rules."""
+    """Many more matches than a page: the rank-by-rank walk must agree with the rules."""
     s = empty_store
     rows = []
-    for i in range(search.SMALL_CANDIDATES + 60):
+    for i in range(460):
         rows.append(("Marie", f"Lambert{i:03d}"))
     with s.session() as session:
         conn = session.connection()
@@ -249,6 +249,35 @@ def test_migration_rebuilds_the_index_for_an_existing_store(book):
     assert _ids(s, "dupomt") == [ids["jean"]]
 
 
+def test_migration_rebuilds_an_index_of_the_previous_format(book):
+    """A store written by the previous version (search_key postings) is rebuilt on open."""
+    s, ids = book
+    cfg = migrate._config()
+    with s.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "duplicates_0002")
+        for statement in search_index.DROP_SCHEMA_SQL:
+            conn.exec_driver_sql(statement)
+        # the previous format's tables, left empty: only a rebuild can find anyone now
+        conn.exec_driver_sql(
+            "CREATE TABLE search_doc (customer_id INTEGER PRIMARY KEY, recency INTEGER,"
+            " archived INTEGER, names TEXT, phones TEXT, emails TEXT)"
+        )
+        conn.exec_driver_sql(
+            "CREATE TABLE search_key (key TEXT, recency INTEGER, customer_id INTEGER,"
+            " archived INTEGER, PRIMARY KEY (key, recency, customer_id)) WITHOUT ROWID"
+        )
+    with s.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))}
+        assert search_index.OLD_KEY_TABLE not in tables and search_index.WORD in tables
+    assert set(_ids(s, "gmail")) == {ids["jean"], ids["smith"]}
+    assert _ids(s, "7272") == [ids["jean"]]
+    assert _ids(s, "zhangw") == [ids["zhang"]]
+    assert _ids(s, "dupomt") == [ids["jean"]]
+
+
 def test_cli_search_json_and_text(tmp_path):
     import json
 
@@ -284,7 +313,7 @@ def test_cli_search_json_and_text(tmp_path):
 
 def test_many_phone_matches_rank_numbers_starting_with_the_digits_first(empty_store):
     s = empty_store
-    rows = [(f"Client{i:03d}", f"+3361{i:03d}0652") for i in range(search.SMALL_CANDIDATES + 30)]
+    rows = [(f"Client{i:03d}", f"+3361{i:03d}0652") for i in range(430)]
     with s.session() as session:
         conn = session.connection()
         ids = (
@@ -310,3 +339,79 @@ def test_many_phone_matches_rank_numbers_starting_with_the_digits_first(empty_st
     hits = search.search(s, "0652", limit=3)
     assert (hits[0].id, hits[0].match) == (starter, "prefix")
     assert [h.match for h in hits[1:]] == ["substring", "substring"]
+
+
+def test_email_parts_are_words(book):
+    """Domains, labels and 'name@' are whole words: exact matches, like a name token."""
+    s, ids = book
+    hits = search.search(s, "gmail")
+    assert {(h.id, h.match) for h in hits} == {(ids["jean"], "exact"), (ids["smith"], "exact")}
+    assert set(_ids(s, "@gmail.com")) == {ids["jean"], ids["smith"]}
+    assert _ids(s, "orange.fr") == [ids["zoe"]]
+    assert _ids(s, "j.mueller") == [ids["muller"]]
+    assert [h.match for h in search.search(s, "zoe@")] == ["exact"]
+    # a fragment inside a word is still found, as a substring
+    assert {(h.id, h.match) for h in search.search(s, "mail")} == {
+        (ids["jean"], "substring"),
+        (ids["smith"], "substring"),
+    }
+    # top-level domains are not words: 'de' must not find every '.de' address; domains
+    # match whole, so typing 'gm' does not bring every Gmail user before the names
+    assert _ids(s, "de") == []
+    assert _ids(s, "gm") == []
+    assert [h.match for h in search.search(s, "gmai")] == ["substring", "substring"]
+    # one or two digits are not a phone number yet: '06' finds nobody by number
+    assert _ids(s, "06") == []
+
+
+def test_an_email_domain_with_its_at_sign(empty_store):
+    s = empty_store
+    zoe = _add(s, "Zoé", "Lefèvre", emails=["zoe@example.org"])
+    sub = _add(s, "Paul", "Martin", emails=["paul@mail.example.org"])
+    other = _add(s, "Anne", "Roux", emails=["anne@example.org.uk"])
+    assert _ids(s, "@example.org") == [zoe, other]
+    assert [h.match for h in search.search(s, "@example.org")] == ["exact", "substring"]
+    assert set(_ids(s, "example.org")) == {zoe, sub, other}
+    assert _ids(s, "example")[0] in (zoe, sub)  # a label: exact for both
+
+
+def test_a_whole_local_part_outranks_one_ending_with_the_fragment(empty_store):
+    s = empty_store
+    inside = _add(s, "Jean-Pierre", "Martin", emails=["jp.dupont@gmail.com"])
+    whole = _add(s, "Anne", "Roux", emails=["dupont@free.fr"])
+    _visit(s, inside, "2026-06-01 10:00")  # the more recent visit still comes second
+    hits = search.search(s, "dupont@")
+    assert [(h.id, h.match) for h in hits] == [(whole, "exact"), (inside, "substring")]
+
+
+def test_phone_numbers_starting_with_the_digits_come_first(empty_store):
+    s = empty_store
+    ends = _add(s, "Anne", "Roux", ["+33 6 11 22 06 52"])
+    starts = _add(s, "Paul", "Martin", ["06 52 11 22 33"])
+    _visit(s, ends, "2026-06-01 10:00")
+    hits = search.search(s, "0652")
+    assert [(h.id, h.match) for h in hits] == [(starts, "prefix"), (ends, "substring")]
+    assert [h.match for h in search.search(s, "0652112233")] == ["exact"]
+
+
+def test_archived_customers_interleave_by_visit_when_asked(empty_store):
+    s = empty_store
+    old = _add(s, "Camille", "Martin")
+    archived = _add(s, "Camille", "Bernard")
+    _visit(s, old, "2024-03-01 10:00")
+    _visit(s, archived, "2026-01-10 10:00")
+    customers.set_archived(s, archived)
+    assert _ids(s, "camille") == [old]
+    assert _ids(s, "camille", include_archived=True) == [archived, old]
+    assert _ids(s, "cam", include_archived=True, limit=1) == [archived]
+
+
+def test_a_long_prefix_among_many_customers(empty_store):
+    """Prefixes longer than the ready-made ones (6 letters) are still ranked by visit."""
+    s = empty_store
+    first = _add(s, "Maximilian", "Ost")
+    second = _add(s, "Maximiliane", "West")
+    _add(s, "Maximus", "Nord")
+    _visit(s, second, "2026-06-01 10:00")
+    assert _ids(s, "maximil") == [second, first]
+    assert _ids(s, "maximilia ost") == [first]

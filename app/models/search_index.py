@@ -1,18 +1,24 @@
 """The customer search index: its tables, what a customer's row holds, and its writes.
 
+Every table is keyed by one integer, the customer's **order key**: archived flag, then
+recency (most recent visit first, never-visited customers last), then customer id, packed
+so that ascending key order is result order. A query asks an FTS5 index for its matches
+``ORDER BY rowid LIMIT n``; FTS5 walks its doclists in rowid order and stops after ``n``,
+so a query reads about ``limit`` postings whether 10 or 100,000 customers match.
+
 Four raw-SQL tables outside the ORM metadata, written in the same transaction as the
 customer they describe (by the session hooks in ``services/tracking.py`` or by bulk
 writers):
 
-- ``search_doc``: one row per live (not merged) customer: folded name tokens, phone digit
-  forms, lower-cased emails, the archived flag and ``recency`` (most recent visit first,
-  then never-visited), indexed by ``(recency, customer_id)`` so a scan in result order is
-  one index walk;
+- ``search_doc``: one row per live (not merged) customer, keyed by its order key: folded
+  name tokens, phone digit forms, lower-cased emails, the archived flag and recency;
 - ``search_fts``: an FTS5 trigram index over ``search_doc`` (external content, kept in step
   by triggers) that finds any 3+ character fragment of a name, phone or email;
-- ``search_key``: ``(key, recency, customer_id)`` postings — ``e<token>`` for each whole
-  name token and ``p<1–3 first letters>`` — so an exact token or a 1–3 letter prefix yields
-  its most recent customers straight from the primary key, however many share it;
+- ``search_word``: an FTS5 index of whole words (contentless, written here), with prefix
+  indexes for 1–6 characters, for exact-word and prefix matches: ``words`` (name tokens and
+  the start of each address: ``jean.dupont@gmail.com``, ``jean.dupont@``, ``jean.dupont``),
+  ``domains`` (``@gmail.com``, ``gmail.com``, ``gmail``: matched whole only) and
+  ``phones`` (digit forms);
 - ``search_fuzzy``: a deletion neighbourhood over the vocabulary of name tokens (4+
   letters) so one typo finds its candidate spellings with a handful of point lookups.
 
@@ -34,12 +40,23 @@ from pypinyin import lazy_pinyin
 from sqlalchemy import Connection, bindparam, text
 from unidecode import unidecode
 
-DOC, FTS, KEY, FUZZY = "search_doc", "search_fts", "search_key", "search_fuzzy"
-TABLES = (DOC, FTS, KEY, FUZZY)
+DOC, FTS, WORD, FUZZY = "search_doc", "search_fts", "search_word", "search_fuzzy"
+TABLES = (DOC, FTS, WORD, FUZZY)
+OLD_KEY_TABLE = "search_key"  # revision search_0002's postings, replaced by search_word
 LEGACY_TABLE = "customer_search"  # revision 0001's FTS5 table
-PREFIX_KEY_MAX = 3  # longer prefixes use a range over the whole-token keys
+PREFIX_INDEX = (1, 2, 3, 4, 5, 6)  # prefix lengths FTS5 keeps ready-made doclists for
 FUZZY_MIN_TOKEN = 4  # a 5-letter query with one letter too many reaches 4-letter tokens
 NO_VISIT = 1 << 40  # recency of customers who never came: after every visit
+
+# order key: [archived:1][recency:35][customer id:27] in 63 bits, so ascending key order is
+# (archived, recency, id): live customers first, then most recent visit, then lower id
+ID_BITS = 27
+MAX_CUSTOMER_ID = (1 << ID_BITS) - 1
+_RECENCY_BITS = 35
+_RECENCY_OFFSET = 1 << (_RECENCY_BITS - 1)  # visits from 1425 to 2514 keep their order
+_RECENCY_NONE = (1 << _RECENCY_BITS) - 1
+ARCHIVED_BIT = 1 << (ID_BITS + _RECENCY_BITS)
+MAX_KEY = (1 << 63) - 1
 
 # revision 0001's single FTS5 table; 0001 imports these two names, so they stay as they were
 CREATE_SQL = (
@@ -48,42 +65,45 @@ CREATE_SQL = (
 )
 DROP_SQL = f"DROP TABLE IF EXISTS {LEGACY_TABLE}"
 
+# words are already folded and space-separated: only white space and control characters
+# separate them, so 'jean.dupont@', '@gmail.com' and 'o_brien' stay one token each
+_WORD_TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* N* Co M* P* S*'"
+
 SCHEMA_SQL = (
     f"""CREATE TABLE IF NOT EXISTS {DOC} (
-        customer_id INTEGER PRIMARY KEY,
+        sortkey INTEGER PRIMARY KEY,
+        customer_id INTEGER NOT NULL UNIQUE,
         recency INTEGER NOT NULL,
         archived INTEGER NOT NULL DEFAULT 0,
         names TEXT NOT NULL DEFAULT '',
         phones TEXT NOT NULL DEFAULT '',
         emails TEXT NOT NULL DEFAULT '')""",
-    f"CREATE INDEX IF NOT EXISTS {DOC}_recency ON {DOC}(recency, customer_id)",
     f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS} USING fts5(
-        names, phones, emails, content='{DOC}', content_rowid='customer_id',
+        names, phones, emails, content='{DOC}', content_rowid='sortkey',
         tokenize='trigram remove_diacritics 1')""",
     f"""CREATE TRIGGER IF NOT EXISTS {DOC}_ai AFTER INSERT ON {DOC} BEGIN
         INSERT INTO {FTS}(rowid, names, phones, emails)
-        VALUES (new.customer_id, new.names, new.phones, new.emails);
+        VALUES (new.sortkey, new.names, new.phones, new.emails);
     END""",
     f"""CREATE TRIGGER IF NOT EXISTS {DOC}_ad AFTER DELETE ON {DOC} BEGIN
         INSERT INTO {FTS}({FTS}, rowid, names, phones, emails)
-        VALUES ('delete', old.customer_id, old.names, old.phones, old.emails);
+        VALUES ('delete', old.sortkey, old.names, old.phones, old.emails);
     END""",
-    f"""CREATE TABLE IF NOT EXISTS {KEY} (
-        key TEXT NOT NULL,
-        recency INTEGER NOT NULL,
-        customer_id INTEGER NOT NULL,
-        archived INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (key, recency, customer_id)) WITHOUT ROWID""",
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {WORD} USING fts5(
+        words, domains, phones, content='', contentless_delete=1, detail=column,
+        prefix='{" ".join(str(n) for n in PREFIX_INDEX)}', tokenize="{_WORD_TOKENIZER}")""",
     f"""CREATE TABLE IF NOT EXISTS {FUZZY} (
         dkey TEXT NOT NULL,
         token TEXT NOT NULL,
         PRIMARY KEY (dkey, token)) WITHOUT ROWID""",
 )
+# every format's tables: a rebuild or downgrade starts from none of them
 DROP_SCHEMA_SQL = (
     f"DROP TRIGGER IF EXISTS {DOC}_ai",
     f"DROP TRIGGER IF EXISTS {DOC}_ad",
     f"DROP TABLE IF EXISTS {FTS}",
-    f"DROP TABLE IF EXISTS {KEY}",
+    f"DROP TABLE IF EXISTS {WORD}",
+    f"DROP TABLE IF EXISTS {OLD_KEY_TABLE}",
     f"DROP TABLE IF EXISTS {FUZZY}",
     f"DROP TABLE IF EXISTS {DOC}",
 )
@@ -95,7 +115,7 @@ _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 def is_search_index_table(name: str) -> bool:
     """Tables the index owns (outside the ORM metadata), including FTS5 shadow tables."""
-    return name in TABLES or name.startswith((FTS + "_", LEGACY_TABLE))
+    return name in TABLES or name.startswith((FTS + "_", WORD + "_", OLD_KEY_TABLE, LEGACY_TABLE))
 
 
 def fold(value: str) -> str:
@@ -156,14 +176,23 @@ def name_tokens(first: str, last: str, display: str) -> list[str]:
 _name_tokens_cached = functools.lru_cache(maxsize=8192)(name_tokens)
 
 
-def token_keys(tokens: Iterable[str]) -> set[str]:
-    """Posting keys: 'e'+token for whole tokens, 'p'+first 1–3 letters for prefixes."""
-    keys: set[str] = set()
-    for token in tokens:
-        keys.add("e" + token)
-        for i in range(1, min(PREFIX_KEY_MAX, len(token)) + 1):
-            keys.add("p" + token[:i])
-    return keys
+def email_words(address: str) -> tuple[list[str], list[str]]:
+    """The parts of an address a caller might type, as whole words: (start words, domain words).
+
+    'jean.dupont@mail.example.org' -> (['jean.dupont@mail.example.org', 'jean.dupont@',
+    'jean.dupont'], ['@mail.example.org', 'mail.example.org', 'mail', 'example']). Start
+    words begin where the address begins, so their prefixes are the address's prefixes
+    (a prefix match, as before); domain words match only whole ('gm' must not bring every
+    Gmail user ahead of the names starting with 'gm'). The top-level domain is left out:
+    'fr' or 'de' would make every French or German address a word match.
+    """
+    address = address.strip().lower()
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return ([address] if address else []), []
+    start = [address, local + "@" if local else "", local]
+    domains = ["@" + domain if domain else "", domain, *domain.split(".")[:-1]]
+    return [t for t in dict.fromkeys(start) if t], [t for t in dict.fromkeys(domains) if t]
 
 
 def deletions(token: str) -> set[str]:
@@ -194,6 +223,17 @@ def recency_of(last_visit_at: dt.datetime | str | None) -> int:
     return -int(last_visit_at.timestamp())
 
 
+def order_key(recency: int, customer_id: int, archived: bool) -> int:
+    """The integer whose ascending order is result order (see the module docstring)."""
+    if not 0 <= customer_id <= MAX_CUSTOMER_ID:
+        raise ValueError(f"customer id {customer_id} is outside the search index's range")
+    if recency >= NO_VISIT:
+        code = _RECENCY_NONE
+    else:
+        code = min(max(recency + _RECENCY_OFFSET, 0), _RECENCY_NONE - 1)
+    return (ARCHIVED_BIT if archived else 0) | (code << ID_BITS) | customer_id
+
+
 @dataclass(frozen=True)
 class IndexRow:
     """What the index holds for one customer."""
@@ -207,7 +247,28 @@ class IndexRow:
 
     @property
     def tokens(self) -> list[str]:
+        """Folded name tokens (the typo vocabulary)."""
         return self.names.split(" ") if self.names else []
+
+    @property
+    def words(self) -> list[str]:
+        """Words matched whole or by prefix: name tokens, then each address's start words."""
+        words = dict.fromkeys(self.tokens)
+        for address in self.emails.split(" ") if self.emails else []:
+            words.update(dict.fromkeys(email_words(address)[0]))
+        return list(words)
+
+    @property
+    def domain_words(self) -> list[str]:
+        """Words matched only whole: each address's domain, its labels, '@' + domain."""
+        words: dict[str, None] = {}
+        for address in self.emails.split(" ") if self.emails else []:
+            words.update(dict.fromkeys(email_words(address)[1]))
+        return list(words)
+
+    @property
+    def sortkey(self) -> int:
+        return order_key(self.recency, self.customer_id, self.archived)
 
 
 def build_row(
@@ -233,14 +294,14 @@ def build_row(
 
 
 # written through the DB-API cursor of the same connection (same transaction): SQLAlchemy's
-# per-row parameter processing cost more than the inserts themselves at 13 keys a customer
+# per-row parameter processing cost more than the inserts themselves
 _INSERT_DOC = (
-    f"INSERT INTO {DOC}(customer_id, recency, archived, names, phones, emails) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO {DOC}(sortkey, customer_id, recency, archived, names, phones, emails) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-_INSERT_KEY = f"INSERT INTO {KEY}(key, recency, customer_id, archived) VALUES (?, ?, ?, ?)"
-_DELETE_KEY = f"DELETE FROM {KEY} WHERE key = ? AND recency = ? AND customer_id = ?"
-_DELETE_DOC = f"DELETE FROM {DOC} WHERE customer_id = ?"
+_INSERT_WORD = f"INSERT INTO {WORD}(rowid, words, domains, phones) VALUES (?, ?, ?, ?)"
+_DELETE_WORD = f"DELETE FROM {WORD} WHERE rowid = ?"
+_DELETE_DOC = f"DELETE FROM {DOC} WHERE sortkey = ?"
 _OLD_DOCS = text(
     f"SELECT customer_id, recency, archived, names, phones, emails FROM {DOC} "
     "WHERE customer_id IN :ids"
@@ -272,10 +333,6 @@ def _remember_vocabulary(conn: Connection, tokens: set[str]) -> None:
     _executemany(conn, _INSERT_FUZZY, rows)
 
 
-def _key_rows(row: IndexRow) -> list[tuple[str, int, int, int]]:
-    return [(k, row.recency, row.customer_id, int(row.archived)) for k in token_keys(row.tokens)]
-
-
 def replace_rows(conn: Connection, rows: Iterable[IndexRow], *, fresh: bool = False) -> None:
     """Write these customers' index rows, replacing earlier ones (unchanged rows are skipped).
 
@@ -290,25 +347,26 @@ def replace_rows(conn: Connection, rows: Iterable[IndexRow], *, fresh: bool = Fa
         for part in _chunks([r.customer_id for r in rows]):
             for r in conn.execute(_OLD_DOCS, {"ids": list(part)}):
                 old[r[0]] = IndexRow(r[0], r[1], bool(r[2]), r[3], r[4], r[5])
-    changed = [r for r in rows if old.get(r.customer_id) != r]
+    changed = sorted((r for r in rows if old.get(r.customer_id) != r), key=lambda r: r.sortkey)
     if not changed:
         return
-    stale = [old[r.customer_id] for r in changed if r.customer_id in old]
-    _delete(conn, stale)
-    _executemany(
-        conn,
-        _INSERT_DOC,
-        [(r.customer_id, r.recency, int(r.archived), r.names, r.phones, r.emails) for r in changed],
-    )
-    _executemany(conn, _INSERT_KEY, sorted(k for r in changed for k in _key_rows(r)))
+    _delete(conn, [old[r.customer_id] for r in changed if r.customer_id in old])
+    docs, words = [], []
+    for r in changed:
+        key = r.sortkey
+        docs.append((key, r.customer_id, r.recency, int(r.archived), r.names, r.phones, r.emails))
+        words.append((key, " ".join(r.words), " ".join(r.domain_words), r.phones))
+    _executemany(conn, _INSERT_DOC, docs)
+    _executemany(conn, _INSERT_WORD, words)
     _remember_vocabulary(conn, {t for r in changed for t in r.tokens})
 
 
 def _delete(conn: Connection, old_rows: list[IndexRow]) -> None:
     if not old_rows:
         return
-    _executemany(conn, _DELETE_KEY, [k[:3] for r in old_rows for k in _key_rows(r)])
-    _executemany(conn, _DELETE_DOC, [(r.customer_id,) for r in old_rows])
+    keys = [(r.sortkey,) for r in old_rows]
+    _executemany(conn, _DELETE_WORD, keys)
+    _executemany(conn, _DELETE_DOC, keys)  # the trigger takes the trigram rows with it
 
 
 def delete_rows(conn: Connection, ids: Iterable[int]) -> None:
@@ -325,9 +383,10 @@ def rebuild(
     conn: Connection, *, chunk: int = 5000, progress: Callable[[int, int], None] | None = None
 ) -> int:
     """Empty the index and rebuild it from the customer tables; returns rows written."""
-    for table in (KEY, FUZZY, DOC):
+    for table in (FUZZY, DOC):
         conn.execute(text(f"DELETE FROM {table}"))
-    conn.execute(text(f"INSERT INTO {FTS}({FTS}) VALUES ('delete-all')"))
+    for table in (FTS, WORD):
+        conn.execute(text(f"INSERT INTO {table}({table}) VALUES ('delete-all')"))
     ids = [
         r[0]
         for r in conn.execute(
