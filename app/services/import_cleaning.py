@@ -99,6 +99,13 @@ _MOJIBAKE_HINT = re.compile(
 
 def repair_text(value: Any) -> str:
     """Mojibake repaired (ftfy), NFC, whitespace collapsed; placeholders become ''."""
+    try:
+        return _repair_text_cached(value)
+    except TypeError:  # not hashable: nothing to remember
+        return _repair_text(value)
+
+
+def _repair_text(value: Any) -> str:
     if value is None:
         return ""
     text = str(value)
@@ -115,6 +122,11 @@ def repair_text(value: Any) -> str:
     if text.casefold() in PLACEHOLDERS:
         return ""
     return text
+
+
+# a file repeats its cities, tags, rooms, prices and first names thousands of times: each
+# distinct cell is cleaned once (typed: 1 and 1.0 are different cells)
+_repair_text_cached = lru_cache(maxsize=8192, typed=True)(_repair_text)
 
 
 # ---------------------------------------------------------------- names
@@ -188,6 +200,7 @@ def _cap_apostrophes(word: str, first: bool) -> str:
     return _cap_word(word)
 
 
+@lru_cache(maxsize=8192)
 def recase_name(name: str, surname: bool = False) -> str:
     """Re-case a name typed in ALL CAPS or all lower case; leave mixed case alone.
 
@@ -600,6 +613,13 @@ _AMOUNT = re.compile(r"[-+]?\d[\d\s.,'’\u00a0\u202f]*")
 
 def parse_price(value: Any, default_currency: str) -> tuple[int, str]:
     """(minor units, currency) from '240 EUR', '€1,234.50', '1.234,50 €', '¥880' or 85.5."""
+    try:
+        return _parse_price_cached(value, default_currency)
+    except TypeError:  # not hashable: nothing to remember
+        return _parse_price(value, default_currency)
+
+
+def _parse_price(value: Any, default_currency: str) -> tuple[int, str]:
     currency = default_currency.upper()
     if isinstance(value, bool):
         raise CellError(f"'{value}' is not an amount")
@@ -643,6 +663,10 @@ def parse_price(value: Any, default_currency: str) -> tuple[int, str]:
     except InvalidOperation:
         raise CellError(f"'{text}' is not an amount") from None
     return _to_minor(number, currency, text), currency
+
+
+# prices repeat (a room's rate, a service's price)
+_parse_price_cached = lru_cache(maxsize=1024, typed=True)(_parse_price)
 
 
 def _to_minor(number: Decimal, currency: str, shown: str) -> int:
