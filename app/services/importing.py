@@ -264,8 +264,11 @@ def preview_file(
     """
     conf = _settings(store, default_region)
     source = open_table(path, sheet=sheet, encoding=encoding)
-    column_map = _mapping_for(source, mapping or {}, conf.region)
-    first = _sample(source, rows)
+    try:
+        column_map = _mapping_for(source, mapping or {}, conf.region)
+        first = _sample(source, rows)
+    finally:
+        source.close()
     return FilePreview(
         path=Path(path),
         kind=source.kind,
@@ -373,6 +376,21 @@ def import_file(
         raise ValidationError("date_order", "must be dmy or mdy")
     conf = _settings(store, options.default_region)
     source = open_table(path, sheet=options.sheet, encoding=options.encoding)
+    try:
+        return _import_source(store, path, source, options, conf, progress, cancelled)
+    finally:
+        source.close()
+
+
+def _import_source(
+    store: Store,
+    path: Path | str,
+    source: TableSource,
+    options: ImportOptions,
+    conf: Settings,
+    progress: Progress | None,
+    cancelled: Cancelled | None,
+) -> ImportReport:
     mapping = _mapping_for(source, options.mapping, conf.region)
     profile = detect_profile(source.headers)
     report = ImportReport(
