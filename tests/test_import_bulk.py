@@ -153,3 +153,37 @@ def _without_ids(tables: dict[str, list]) -> dict[str, list]:
         "search_doc": sorted(r[1:] for r in tables["search_doc"]),  # (customer_id, …)
         "search_key": sorted((r[0], r[1], r[3]) for r in tables["search_key"]),
     }
+
+
+def test_helper_process_reads_a_workbook_and_stops_when_cancelled(
+    empty_store, tmp_path, monkeypatch
+):
+    import multiprocessing
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Gäste"
+    ws.append(["Vorname", "Nachname", "Telefon", "Geburtstag"])
+    for i in range(60):
+        ws.append([f"Jürgen{i}", "Müller", f"06 12 34 56 {i:02d}", dt.date(1970, 1, 1 + i % 28)])
+    ws.append(["Bad", "Row", "12", None])
+    path = tmp_path / "gaeste.xlsx"
+    wb.save(path)
+    serial = importing.import_file(empty_store, path, ImportOptions(dry_run=True))
+    monkeypatch.setattr(importing, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(importing, "CHUNK", 10)
+    stopped = importing.import_file(
+        empty_store, path, ImportOptions(parallel=True, skip_bad_rows=True), cancelled=lambda: True
+    )
+    assert stopped.cancelled and stopped.batch is None
+    assert customers.count_customers(empty_store) == 0
+    assert not multiprocessing.active_children()
+    done = importing.import_file(
+        empty_store, path, ImportOptions(parallel=True, skip_bad_rows=True)
+    )
+    assert done.batch and done.created == serial.created == 60
+    assert [p.to_json() for p in done.problems] == [p.to_json() for p in serial.problems]
+    assert customers.count_customers(empty_store) == 60
+    assert not multiprocessing.active_children()

@@ -16,12 +16,13 @@ put the store back exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import json
 import os
+import pickle
 import sys
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -436,45 +437,70 @@ def _import_source(
 def _cleaned_rows(
     source: TableSource, cleaner: RowCleaner, total: int, parallel: bool
 ) -> Iterator[CleanRow]:
-    """Clean rows in file order. Big files are cleaned in a helper process, a few chunks
-    ahead of the writer, so cleaning and writing share the machine's cores; at most three
-    chunks are in flight, so memory stays flat."""
+    """Clean rows in file order. Big files are read and cleaned in a helper process, a few
+    chunks ahead of the writer, so reading and cleaning share the machine's cores with the
+    writing (reading a workbook costs as much as cleaning it); at most three chunks wait
+    between the two, so memory stays flat."""
     frozen = getattr(sys, "frozen", False)
     if not parallel or frozen or total < PARALLEL_MIN_ROWS or (os.cpu_count() or 1) < 2:
         for number, cells in source.rows():
             yield cleaner.clean(number, cells)
         return
     import multiprocessing
+    import queue as queues
 
     context = multiprocessing.get_context("spawn")
-    with context.Pool(1, initializer=_init_cleaner, initargs=(cleaner,)) as pool:
-        in_flight: deque = deque()
-        batch: list[tuple[int, list[Any]]] = []
-        for number, cells in source.rows():
-            batch.append((number, cells))
-            if len(batch) == CHUNK:
-                in_flight.append(pool.apply_async(_clean_batch, (batch,)))
-                batch = []
-                if len(in_flight) >= 3:
-                    yield from in_flight.popleft().get()
-        if batch:
-            in_flight.append(pool.apply_async(_clean_batch, (batch,)))
-        while in_flight:
-            yield from in_flight.popleft().get()
+    chunks = context.Queue(maxsize=3)
+    # the helper opens the file itself: only its name, layout and encoding travel
+    helper = context.Process(
+        target=_read_and_clean,
+        args=(dataclasses.replace(source, _book=None), cleaner, chunks),
+        daemon=True,
+    )
+    helper.start()
+    try:
+        while True:
+            try:
+                chunk = chunks.get(timeout=1)
+            except queues.Empty:
+                if not helper.is_alive():
+                    raise ServiceError("the import's helper process stopped unexpectedly") from None
+                continue
+            if chunk is None:
+                break
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield from chunk
+        helper.join()
+    finally:
+        if helper.is_alive():  # cancelled, or the writer failed: the rest is not needed
+            helper.terminate()
+            helper.join()
+        chunks.close()
 
 
-_worker_cleaner: RowCleaner | None = None
-
-
-def _init_cleaner(cleaner: RowCleaner) -> None:
-    global _worker_cleaner
-    _worker_cleaner = cleaner
+def _read_and_clean(source: TableSource, cleaner: RowCleaner, chunks: Any) -> None:
+    """The helper process: read the file, clean its rows, hand them over chunk by chunk;
+    then None, or the exception that stopped it."""
     gc.freeze()  # as in the writer: full collections skip what the helper starts with
-
-
-def _clean_batch(batch: list[tuple[int, list[Any]]]) -> list[CleanRow]:
-    assert _worker_cleaner is not None
-    return [_worker_cleaner.clean(number, cells) for number, cells in batch]
+    try:
+        batch: list[CleanRow] = []
+        for number, cells in source.rows():
+            batch.append(cleaner.clean(number, cells))
+            if len(batch) == CHUNK:
+                chunks.put(batch)
+                batch = []
+        if batch:
+            chunks.put(batch)
+        chunks.put(None)
+    except BaseException as exc:
+        try:
+            pickle.dumps(exc)
+        except Exception:
+            exc = ServiceError(f"{type(exc).__name__}: {exc}")
+        chunks.put(exc)
+    finally:
+        source.close()
 
 
 def _add_problem(report: ImportReport, problem: Problem) -> None:
