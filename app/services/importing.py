@@ -1255,10 +1255,15 @@ class _BulkInsert:
     def insert(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        plan = self._plan(conn, table, tuple(rows[0]))
+        keys = tuple(rows[0])
+        plan = self._plan(conn, table, keys)
         pairs = list(zip(plan.keys, plan.converters, strict=True))
         fixed = tuple(plan.fixed.values())
-        groups: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
+        # rows that carry their own ids may be grouped in any order; otherwise SQLite numbers
+        # them as they come, so only consecutive rows share a statement (file order kept)
+        any_order = all(c.name in keys for c in table.primary_key.columns)
+        groups: list[tuple[tuple[bool, ...], list[tuple[Any, ...]]]] = []
+        by_mask: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
         for row in rows:
             if len(row) != len(pairs):
                 raise ValueError(f"{table.name}: rows with different columns")
@@ -1266,10 +1271,18 @@ class _BulkInsert:
             mask = tuple(
                 v is not None or not opt for v, opt in zip(values, plan.optional, strict=True)
             )
-            kept = tuple(v for v, keep in zip(values, mask, strict=True) if keep)
-            groups.setdefault(mask, []).append(kept + fixed)
+            kept = tuple(v for v, keep in zip(values, mask, strict=True) if keep) + fixed
+            group = (
+                by_mask.get(mask)
+                if any_order
+                else (groups[-1][1] if groups and groups[-1][0] == mask else None)
+            )
+            if group is None:
+                group = by_mask[mask] = []
+                groups.append((mask, group))
+            group.append(kept)
         dbapi = conn.connection.dbapi_connection
-        for mask, params in groups.items():
+        for mask, params in groups:
             names = (*(k for k, keep in zip(plan.keys, mask, strict=True) if keep), *plan.fixed)
             dbapi.executemany(self._statement(table, names), params)
 
