@@ -4,10 +4,13 @@ An import reads the file twice: a first pass checks that the file is readable to
 counts its rows and decides, per date column, between dd/mm and mm/dd. The second pass
 cleans rows (``import_rows``), matches them to customers by external reference, E.164
 phone or email — existing customers and earlier rows of the same file alike — and writes
-in chunks through Core inside ONE transaction. Earlier chunks are already in that
-transaction, so the database itself answers "did an earlier row create this person?" and
-memory stays flat however long the file is. A dry run, an import with bad rows (unless
-they are skipped) and a cancelled import roll that transaction back: nothing is written.
+in chunks through the connection's DB-API cursor inside ONE transaction (new customers'
+figures, list columns and search rows computed from what the chunk writes). Earlier chunks
+are already in that transaction, so the database itself answers "did an earlier row create
+this person?" and memory stays flat however long the file is. Big files are read and
+cleaned in a helper process while this one matches and writes. A dry run, an import with
+bad rows (unless they are skipped) and a cancelled import roll that transaction back:
+nothing is written.
 
 Every import is an :class:`ImportBatch`. Customers and bookings it created carry the batch
 id; what it changed in existing customers is in ``undo_log``, so :func:`undo_import` can
