@@ -187,3 +187,16 @@ def test_helper_process_reads_a_workbook_and_stops_when_cancelled(
     assert [p.to_json() for p in done.problems] == [p.to_json() for p in serial.problems]
     assert customers.count_customers(empty_store) == 60
     assert not multiprocessing.active_children()
+
+
+def test_a_helper_started_early_for_a_file_that_turns_out_small_is_stopped(
+    empty_store, tmp_path, monkeypatch
+):
+    import multiprocessing
+
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 1)  # every file looks big…
+    monkeypatch.setattr(importing, "PARALLEL_MIN_ROWS", 1000)  # …until it is counted
+    path = write(tmp_path / "g.csv", _guests(20))
+    report = importing.import_file(empty_store, path, ImportOptions(parallel=True))
+    assert report.batch and report.created == 21, report.to_json()
+    assert not multiprocessing.active_children()

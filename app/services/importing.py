@@ -87,6 +87,8 @@ __all__ = [
 CHUNK = 2000
 # from this many rows on, cleaning runs in a helper process while this one writes
 PARALLEL_MIN_ROWS = 20_000
+# a CSV, or a workbook that does not say how many rows it has, this big probably has that many
+PARALLEL_MIN_BYTES = 1 << 20
 # from this many new customers in a chunk on, their full-text rows are written in one go
 BULK_INDEX_MIN_ROWS = 500
 MAX_PROBLEMS = 1000
@@ -413,80 +415,134 @@ def _import_source(
             + ", ".join(source.headers[:20])
             + "); choose fields with --map COLUMN=FIELD"
         )
+    # a big file's helper starts now: its start-up (and opening the workbook again) overlap
+    # the first pass below instead of delaying the second
+    helper = _Helper(source) if options.parallel and _likely_big(source) else None
     try:
-        total, orders, column_problems = _prescan(
-            source,
-            mapping,
-            cl.default_date_order(conf.region),
-            options.date_order,
-            cancelled,
-            progress,
-        )
-    except _Cancelled:
-        report.cancelled = True
+        try:
+            total, orders, column_problems = _prescan(
+                source,
+                mapping,
+                cl.default_date_order(conf.region),
+                options.date_order,
+                cancelled,
+                progress,
+            )
+        except _Cancelled:
+            report.cancelled = True
+            return report
+        if total == 0:
+            raise ImportFileError(f"{Path(path).name} has a header but no rows to import")
+        report.rows = total
+        report.date_orders = {m.header: orders[m.index] for m in mapping if m.index in orders}
+        for p in column_problems:
+            _add_problem(report, p)
+        cleaner = RowCleaner(mapping, conf, profile, orders)
+        run = _Run(store, report, profile, options)
+        run.execute(source, cleaner, total, progress, cancelled, helper)
         return report
-    if total == 0:
-        raise ImportFileError(f"{Path(path).name} has a header but no rows to import")
-    report.rows = total
-    report.date_orders = {m.header: orders[m.index] for m in mapping if m.index in orders}
-    for p in column_problems:
-        _add_problem(report, p)
-    cleaner = RowCleaner(mapping, conf, profile, orders)
-    run = _Run(store, report, profile, options)
-    run.execute(source, cleaner, total, progress, cancelled)
-    return report
+    finally:
+        if helper is not None:
+            helper.stop()
 
 
 def _cleaned_rows(
-    source: TableSource, cleaner: RowCleaner, total: int, parallel: bool
+    source: TableSource,
+    cleaner: RowCleaner,
+    total: int,
+    parallel: bool,
+    helper: _Helper | None = None,
 ) -> Iterator[CleanRow]:
     """Clean rows in file order. Big files are read and cleaned in a helper process, a few
     chunks ahead of the writer, so reading and cleaning share the machine's cores with the
     writing (reading a workbook costs as much as cleaning it); at most three chunks wait
     between the two, so memory stays flat."""
-    frozen = getattr(sys, "frozen", False)
-    if not parallel or frozen or total < PARALLEL_MIN_ROWS or (os.cpu_count() or 1) < 2:
+    if not parallel or not _can_fork() or total < PARALLEL_MIN_ROWS:
+        if helper is not None:
+            helper.stop()
         for number, cells in source.rows():
             yield cleaner.clean(number, cells)
         return
-    import multiprocessing
-    import queue as queues
-
-    context = multiprocessing.get_context("spawn")
-    chunks = context.Queue(maxsize=3)
-    # the helper opens the file itself: only its name, layout and encoding travel
-    helper = context.Process(
-        target=_read_and_clean,
-        args=(dataclasses.replace(source, _book=None), cleaner, chunks),
-        daemon=True,
-    )
-    helper.start()
+    helper = helper or _Helper(source)
     try:
+        yield from helper.rows(cleaner)
+    finally:
+        helper.stop()
+
+
+def _can_fork() -> bool:
+    # spawned helpers need an importable main module: never in a frozen app
+    return not getattr(sys, "frozen", False) and (os.cpu_count() or 1) >= 2
+
+
+def _likely_big(source: TableSource) -> bool:
+    """Worth starting the helper before the first pass: the file announces enough rows, or
+    (no count in a CSV or a workbook without <dimension>) is big enough to have them."""
+    if not _can_fork():
+        return False
+    if source.estimated_rows is not None:
+        return source.estimated_rows >= PARALLEL_MIN_ROWS
+    try:
+        return source.path.stat().st_size >= PARALLEL_MIN_BYTES
+    except OSError:
+        return False
+
+
+class _Helper:
+    """The process that reads and cleans a big file while this one matches and writes.
+
+    Started early, it opens the file and then waits for the cleaner (which needs the first
+    pass's date-order decisions). Chunks come back through a queue of three, so memory
+    stays flat; :meth:`stop` ends it whether or not it finished (cancel, errors).
+    """
+
+    def __init__(self, source: TableSource) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.go = context.Queue(maxsize=1)
+        self.chunks = context.Queue(maxsize=3)
+        # the helper opens the file itself: only its name, layout and encoding travel
+        self.process = context.Process(
+            target=_read_and_clean,
+            args=(dataclasses.replace(source, _book=None), self.go, self.chunks),
+            daemon=True,
+        )
+        self.process.start()
+
+    def rows(self, cleaner: RowCleaner) -> Iterator[CleanRow]:
+        import queue as queues
+
+        self.go.put(cleaner)
         while True:
             try:
-                chunk = chunks.get(timeout=1)
+                chunk = self.chunks.get(timeout=1)
             except queues.Empty:
-                if not helper.is_alive():
+                if not self.process.is_alive():
                     raise ServiceError("the import's helper process stopped unexpectedly") from None
                 continue
             if chunk is None:
-                break
+                return
             if isinstance(chunk, BaseException):
                 raise chunk
             yield from chunk
-        helper.join()
-    finally:
-        if helper.is_alive():  # cancelled, or the writer failed: the rest is not needed
-            helper.terminate()
-            helper.join()
-        chunks.close()
+
+    def stop(self) -> None:
+        if self.process.is_alive():  # not needed (small file, cancelled, writer failed)
+            self.process.terminate()
+        self.process.join()
+        self.go.close()
+        self.chunks.close()
 
 
-def _read_and_clean(source: TableSource, cleaner: RowCleaner, chunks: Any) -> None:
-    """The helper process: read the file, clean its rows, hand them over chunk by chunk;
-    then None, or the exception that stopped it."""
+def _read_and_clean(source: TableSource, go: Any, chunks: Any) -> None:
+    """The helper process: open the file, wait for the cleaner, read and clean the rows and
+    hand them over chunk by chunk; then None, or the exception that stopped it."""
     gc.freeze()  # as in the writer: full collections skip what the helper starts with
     try:
+        if source.kind == "xlsx":
+            source._workbook()  # load while the writer's first pass runs
+        cleaner = go.get()
         batch: list[CleanRow] = []
         for number, cells in source.rows():
             batch.append(cleaner.clean(number, cells))
@@ -577,12 +633,13 @@ class _Run:
         total: int,
         progress: Progress | None,
         cancelled: Cancelled | None,
+        helper: _Helper | None = None,
     ) -> None:
         # what exists before the import (modules, metadata, caches) is not garbage: frozen,
         # the collector's full passes skip it (they cost ~10% of a big import otherwise)
         gc.freeze()
         try:
-            self._execute(source, cleaner, total, progress, cancelled)
+            self._execute(source, cleaner, total, progress, cancelled, helper)
         finally:
             gc.unfreeze()
 
@@ -593,6 +650,7 @@ class _Run:
         total: int,
         progress: Progress | None,
         cancelled: Cancelled | None,
+        helper: _Helper | None,
     ) -> None:
         report = self.report
         with self.store.engine.connect() as conn:
@@ -602,7 +660,7 @@ class _Run:
                 self._start()
                 done = 0
                 chunk: list[CleanRow] = []
-                for row in _cleaned_rows(source, cleaner, total, self.options.parallel):
+                for row in _cleaned_rows(source, cleaner, total, self.options.parallel, helper):
                     for p in row.problems:
                         _add_problem(report, p)
                     if row.bad:
