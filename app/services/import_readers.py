@@ -72,6 +72,10 @@ class TableSource:
     sheets: list[str] = field(default_factory=list)
     sheet: str | None = None
     estimated_rows: int | None = None
+    # the open workbook, loaded once: loading a read-only workbook whose sheets carry no
+    # <dimension> (openpyxl's own write-only output, several exporters) reads each sheet
+    # to its end, ~4 s per 100k rows, and an import reads the file up to four times
+    _book: Any = field(default=None, repr=False, compare=False)
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         """(row number as the user sees it, cells) for every data row; header is row 1."""
@@ -81,6 +85,17 @@ class TableSource:
             yield from _xlsx_rows(self)
         else:
             yield from _vcard_rows(self)
+
+    def close(self) -> None:
+        """Let go of the open workbook, if any (reading again reopens it)."""
+        if self._book is not None:
+            self._book.close()
+            self._book = None
+
+    def _workbook(self) -> Any:
+        if self._book is None:
+            self._book = _load_workbook(self.path)
+        return self._book
 
 
 def open_table(path: Path | str, *, sheet: str | None = None, encoding: str | None = None):
@@ -326,6 +341,7 @@ def _load_workbook(path: Path):
 
 def _open_xlsx(path: Path, sheet: str | None) -> TableSource:
     wb = _load_workbook(path)
+    kept = False
     try:
         names = list(wb.sheetnames)
         if not names:
@@ -347,39 +363,39 @@ def _open_xlsx(path: Path, sheet: str | None) -> TableSource:
         if not headers:
             raise ImportFileError(f"{path.name}: sheet '{chosen}' is empty")
         estimated = ws.max_row - 1 if ws.max_row else None
+        source = TableSource(
+            path=path,
+            kind="xlsx",
+            headers=headers,
+            sheets=names,
+            sheet=chosen,
+            estimated_rows=estimated,
+            _book=wb,
+        )
+        kept = True
+        return source
     finally:
-        wb.close()
-    return TableSource(
-        path=path,
-        kind="xlsx",
-        headers=headers,
-        sheets=names,
-        sheet=chosen,
-        estimated_rows=estimated,
-    )
+        if not kept:
+            wb.close()
 
 
 def _xlsx_rows(source: TableSource) -> Iterator[tuple[int, list[Any]]]:
-    wb = _load_workbook(source.path)
+    ws = source._workbook()[source.sheet]
+    seen_header = False
     try:
-        ws = wb[source.sheet]
-        seen_header = False
-        try:
-            for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
-                filled = any(c not in (None, "") for c in row)
-                if not seen_header:
-                    seen_header = filled
-                    continue
-                if filled:
-                    yield number, list(row)
-        except ImportFileError:
-            raise
-        except Exception as exc:
-            raise ImportFileError(
-                f"{source.path.name}: sheet '{source.sheet}' is damaged ({exc})"
-            ) from None
-    finally:
-        wb.close()
+        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            filled = any(c not in (None, "") for c in row)
+            if not seen_header:
+                seen_header = filled
+                continue
+            if filled:
+                yield number, list(row)
+    except ImportFileError:
+        raise
+    except Exception as exc:
+        raise ImportFileError(
+            f"{source.path.name}: sheet '{source.sheet}' is damaged ({exc})"
+        ) from None
 
 
 # ---------------------------------------------------------------- vCard
@@ -463,4 +479,5 @@ def _card_cells(card) -> list[Any]:
 def sheet_names(path: Path | str) -> list[str]:
     """The sheets of a workbook ([] for other files)."""
     source = open_table(path)
+    source.close()
     return source.sheets

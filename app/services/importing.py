@@ -4,10 +4,13 @@ An import reads the file twice: a first pass checks that the file is readable to
 counts its rows and decides, per date column, between dd/mm and mm/dd. The second pass
 cleans rows (``import_rows``), matches them to customers by external reference, E.164
 phone or email — existing customers and earlier rows of the same file alike — and writes
-in chunks through Core inside ONE transaction. Earlier chunks are already in that
-transaction, so the database itself answers "did an earlier row create this person?" and
-memory stays flat however long the file is. A dry run, an import with bad rows (unless
-they are skipped) and a cancelled import roll that transaction back: nothing is written.
+in chunks through the connection's DB-API cursor inside ONE transaction (new customers'
+figures, list columns and search rows computed from what the chunk writes). Earlier chunks
+are already in that transaction, so the database itself answers "did an earlier row create
+this person?" and memory stays flat however long the file is. Big files are read and
+cleaned in a helper process while this one matches and writes. A dry run, an import with
+bad rows (unless they are skipped) and a cancelled import roll that transaction back:
+nothing is written.
 
 Every import is an :class:`ImportBatch`. Customers and bookings it created carry the batch
 id; what it changed in existing customers is in ``undo_log``, so :func:`undo_import` can
@@ -16,16 +19,19 @@ put the store back exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import gc
+import json
 import os
+import pickle
 import sys
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Date, DateTime, delete, func, insert, select, update
 
 from app.models import (
     Booking,
@@ -81,6 +87,10 @@ __all__ = [
 CHUNK = 2000
 # from this many rows on, cleaning runs in a helper process while this one writes
 PARALLEL_MIN_ROWS = 20_000
+# a CSV, or a workbook that does not say how many rows it has, this big probably has that many
+PARALLEL_MIN_BYTES = 1 << 20
+# from this many new customers in a chunk on, their full-text rows are written in one go
+BULK_INDEX_MIN_ROWS = 500
 MAX_PROBLEMS = 1000
 SAMPLE_ROWS = 50
 Progress = Callable[[int, int], None]
@@ -260,8 +270,11 @@ def preview_file(
     """
     conf = _settings(store, default_region)
     source = open_table(path, sheet=sheet, encoding=encoding)
-    column_map = _mapping_for(source, mapping or {}, conf.region)
-    first = _sample(source, rows)
+    try:
+        column_map = _mapping_for(source, mapping or {}, conf.region)
+        first = _sample(source, rows)
+    finally:
+        source.close()
     return FilePreview(
         path=Path(path),
         kind=source.kind,
@@ -369,6 +382,21 @@ def import_file(
         raise ValidationError("date_order", "must be dmy or mdy")
     conf = _settings(store, options.default_region)
     source = open_table(path, sheet=options.sheet, encoding=options.encoding)
+    try:
+        return _import_source(store, path, source, options, conf, progress, cancelled)
+    finally:
+        source.close()
+
+
+def _import_source(
+    store: Store,
+    path: Path | str,
+    source: TableSource,
+    options: ImportOptions,
+    conf: Settings,
+    progress: Progress | None,
+    cancelled: Cancelled | None,
+) -> ImportReport:
     mapping = _mapping_for(source, options.mapping, conf.region)
     profile = detect_profile(source.headers)
     report = ImportReport(
@@ -387,71 +415,151 @@ def import_file(
             + ", ".join(source.headers[:20])
             + "); choose fields with --map COLUMN=FIELD"
         )
+    # a big file's helper starts now: its start-up (and opening the workbook again) overlap
+    # the first pass below instead of delaying the second
+    helper = _Helper(source) if options.parallel and _likely_big(source) else None
     try:
-        total, orders, column_problems = _prescan(
-            source,
-            mapping,
-            cl.default_date_order(conf.region),
-            options.date_order,
-            cancelled,
-            progress,
-        )
-    except _Cancelled:
-        report.cancelled = True
+        try:
+            total, orders, column_problems = _prescan(
+                source,
+                mapping,
+                cl.default_date_order(conf.region),
+                options.date_order,
+                cancelled,
+                progress,
+            )
+        except _Cancelled:
+            report.cancelled = True
+            return report
+        if total == 0:
+            raise ImportFileError(f"{Path(path).name} has a header but no rows to import")
+        report.rows = total
+        report.date_orders = {m.header: orders[m.index] for m in mapping if m.index in orders}
+        for p in column_problems:
+            _add_problem(report, p)
+        cleaner = RowCleaner(mapping, conf, profile, orders)
+        run = _Run(store, report, profile, options)
+        run.execute(source, cleaner, total, progress, cancelled, helper)
         return report
-    if total == 0:
-        raise ImportFileError(f"{Path(path).name} has a header but no rows to import")
-    report.rows = total
-    report.date_orders = {m.header: orders[m.index] for m in mapping if m.index in orders}
-    for p in column_problems:
-        _add_problem(report, p)
-    cleaner = RowCleaner(mapping, conf, profile, orders)
-    run = _Run(store, report, profile, options)
-    run.execute(source, cleaner, total, progress, cancelled)
-    return report
+    finally:
+        if helper is not None:
+            helper.stop()
 
 
 def _cleaned_rows(
-    source: TableSource, cleaner: RowCleaner, total: int, parallel: bool
+    source: TableSource,
+    cleaner: RowCleaner,
+    total: int,
+    parallel: bool,
+    helper: _Helper | None = None,
 ) -> Iterator[CleanRow]:
-    """Clean rows in file order. Big files are cleaned in a helper process, a few chunks
-    ahead of the writer, so cleaning and writing share the machine's cores; at most three
-    chunks are in flight, so memory stays flat."""
-    frozen = getattr(sys, "frozen", False)
-    if not parallel or frozen or total < PARALLEL_MIN_ROWS or (os.cpu_count() or 1) < 2:
+    """Clean rows in file order. Big files are read and cleaned in a helper process, a few
+    chunks ahead of the writer, so reading and cleaning share the machine's cores with the
+    writing (reading a workbook costs as much as cleaning it); at most three chunks wait
+    between the two, so memory stays flat."""
+    if not parallel or not _can_fork() or total < PARALLEL_MIN_ROWS:
+        if helper is not None:
+            helper.stop()
         for number, cells in source.rows():
             yield cleaner.clean(number, cells)
         return
-    import multiprocessing
+    helper = helper or _Helper(source)
+    try:
+        yield from helper.rows(cleaner)
+    finally:
+        helper.stop()
 
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1, initializer=_init_cleaner, initargs=(cleaner,)) as pool:
-        in_flight: deque = deque()
-        batch: list[tuple[int, list[Any]]] = []
+
+def _can_fork() -> bool:
+    # spawned helpers need an importable main module: never in a frozen app
+    return not getattr(sys, "frozen", False) and (os.cpu_count() or 1) >= 2
+
+
+def _likely_big(source: TableSource) -> bool:
+    """Worth starting the helper before the first pass: the file announces enough rows, or
+    (no count in a CSV or a workbook without <dimension>) is big enough to have them."""
+    if not _can_fork():
+        return False
+    if source.estimated_rows is not None:
+        return source.estimated_rows >= PARALLEL_MIN_ROWS
+    try:
+        return source.path.stat().st_size >= PARALLEL_MIN_BYTES
+    except OSError:
+        return False
+
+
+class _Helper:
+    """The process that reads and cleans a big file while this one matches and writes.
+
+    Started early, it opens the file and then waits for the cleaner (which needs the first
+    pass's date-order decisions). Chunks come back through a queue of three, so memory
+    stays flat; :meth:`stop` ends it whether or not it finished (cancel, errors).
+    """
+
+    def __init__(self, source: TableSource) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self.go = context.Queue(maxsize=1)
+        self.chunks = context.Queue(maxsize=3)
+        # the helper opens the file itself: only its name, layout and encoding travel
+        self.process = context.Process(
+            target=_read_and_clean,
+            args=(dataclasses.replace(source, _book=None), self.go, self.chunks),
+            daemon=True,
+        )
+        self.process.start()
+
+    def rows(self, cleaner: RowCleaner) -> Iterator[CleanRow]:
+        import queue as queues
+
+        self.go.put(cleaner)
+        while True:
+            try:
+                chunk = self.chunks.get(timeout=1)
+            except queues.Empty:
+                if not self.process.is_alive():
+                    raise ServiceError("the import's helper process stopped unexpectedly") from None
+                continue
+            if chunk is None:
+                return
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield from chunk
+
+    def stop(self) -> None:
+        if self.process.is_alive():  # not needed (small file, cancelled, writer failed)
+            self.process.terminate()
+        self.process.join()
+        self.go.close()
+        self.chunks.close()
+
+
+def _read_and_clean(source: TableSource, go: Any, chunks: Any) -> None:
+    """The helper process: open the file, wait for the cleaner, read and clean the rows and
+    hand them over chunk by chunk; then None, or the exception that stopped it."""
+    gc.freeze()  # as in the writer: full collections skip what the helper starts with
+    try:
+        if source.kind == "xlsx":
+            source._workbook()  # load while the writer's first pass runs
+        cleaner = go.get()
+        batch: list[CleanRow] = []
         for number, cells in source.rows():
-            batch.append((number, cells))
+            batch.append(cleaner.clean(number, cells))
             if len(batch) == CHUNK:
-                in_flight.append(pool.apply_async(_clean_batch, (batch,)))
+                chunks.put(batch)
                 batch = []
-                if len(in_flight) >= 3:
-                    yield from in_flight.popleft().get()
         if batch:
-            in_flight.append(pool.apply_async(_clean_batch, (batch,)))
-        while in_flight:
-            yield from in_flight.popleft().get()
-
-
-_worker_cleaner: RowCleaner | None = None
-
-
-def _init_cleaner(cleaner: RowCleaner) -> None:
-    global _worker_cleaner
-    _worker_cleaner = cleaner
-
-
-def _clean_batch(batch: list[tuple[int, list[Any]]]) -> list[CleanRow]:
-    assert _worker_cleaner is not None
-    return [_worker_cleaner.clean(number, cells) for number, cells in batch]
+            chunks.put(batch)
+        chunks.put(None)
+    except BaseException as exc:
+        try:
+            pickle.dumps(exc)
+        except Exception:
+            exc = ServiceError(f"{type(exc).__name__}: {exc}")
+        chunks.put(exc)
+    finally:
+        source.close()
 
 
 def _add_problem(report: ImportReport, problem: Problem) -> None:
@@ -514,6 +622,7 @@ class _Run:
         self.batch_refs: set[str] = set()
         self.names: dict[tuple[str, str], tuple[str, str, str]] = {}
         self.phones: dict[str, tuple[str, list[str]]] = {}
+        self.writer = _BulkInsert()
 
     # -------------------------------------------------------------- driver
 
@@ -524,6 +633,24 @@ class _Run:
         total: int,
         progress: Progress | None,
         cancelled: Cancelled | None,
+        helper: _Helper | None = None,
+    ) -> None:
+        # what exists before the import (modules, metadata, caches) is not garbage: frozen,
+        # the collector's full passes skip it (they cost ~10% of a big import otherwise)
+        gc.freeze()
+        try:
+            self._execute(source, cleaner, total, progress, cancelled, helper)
+        finally:
+            gc.unfreeze()
+
+    def _execute(
+        self,
+        source: TableSource,
+        cleaner: RowCleaner,
+        total: int,
+        progress: Progress | None,
+        cancelled: Cancelled | None,
+        helper: _Helper | None,
     ) -> None:
         report = self.report
         with self.store.engine.connect() as conn:
@@ -533,7 +660,7 @@ class _Run:
                 self._start()
                 done = 0
                 chunk: list[CleanRow] = []
-                for row in _cleaned_rows(source, cleaner, total, self.options.parallel):
+                for row in _cleaned_rows(source, cleaner, total, self.options.parallel, helper):
                     for p in row.problems:
                         _add_problem(report, p)
                     if row.bad:
@@ -646,35 +773,19 @@ class _Run:
                 if row.booking and row.booking["external_ref"]
             }
         )
-        by_ref: dict[str, int] = {}
-        by_phone: dict[str, int] = {}
-        by_email: dict[str, int] = {}
-        live = Customer.merged_into_id.is_(None)
-        order = (Customer.archived_at.is_not(None), Customer.id)
-        for chunk in _chunks(refs):
-            for ref, cid in conn.execute(
-                select(ExternalRef.ref, ExternalRef.customer_id)
-                .join(Customer, Customer.id == ExternalRef.customer_id)
-                .where(ExternalRef.system == self.system, ExternalRef.ref.in_(chunk), live)
-                .order_by(*order)
-            ):
-                by_ref.setdefault(ref, cid)
-        for chunk in _chunks(phones):
-            for e164, cid in conn.execute(
-                select(CustomerPhone.e164, CustomerPhone.customer_id)
-                .join(Customer, Customer.id == CustomerPhone.customer_id)
-                .where(CustomerPhone.e164.in_(chunk), live)
-                .order_by(*order)
-            ):
-                by_phone.setdefault(e164, cid)
-        for chunk in _chunks(emails):
-            for address, cid in conn.execute(
-                select(CustomerEmail.address, CustomerEmail.customer_id)
-                .join(Customer, Customer.id == CustomerEmail.customer_id)
-                .where(CustomerEmail.address.in_(chunk), live)
-                .order_by(*order)
-            ):
-                by_email.setdefault(address, cid)
+        by_ref = self._owners(
+            select(ExternalRef.ref, ExternalRef.customer_id).where(
+                ExternalRef.system == self.system
+            ),
+            ExternalRef.ref,
+            refs,
+        )
+        by_phone = self._owners(
+            select(CustomerPhone.e164, CustomerPhone.customer_id), CustomerPhone.e164, phones
+        )
+        by_email = self._owners(
+            select(CustomerEmail.address, CustomerEmail.customer_id), CustomerEmail.address, emails
+        )
         for address in emails:
             if address in self.mixed_case_emails:
                 by_email.setdefault(address, self.mixed_case_emails[address])
@@ -684,6 +795,33 @@ class _Run:
                 conn.scalars(select(Booking.external_ref).where(Booking.external_ref.in_(chunk)))
             )
         return by_ref, by_phone, by_email, known_bookings
+
+    def _owners(self, query: Any, column: Any, keys: list[str]) -> dict[str, int]:
+        """Which live customer each key (phone, email, reference) belongs to: when several
+        do, the first not archived, then the oldest.
+
+        Two indexed lookups rather than one join: with the join, SQLite walked every live
+        customer and probed their phones (0.16 s per 500 keys at 100k customers, 60 s for
+        a 100k-row file); looking the keys up first is a few milliseconds.
+        """
+        conn = self.conn
+        found: list[tuple[str, int]] = []
+        for chunk in _chunks(keys):
+            found.extend((k, c) for k, c in conn.execute(query.where(column.in_(chunk))))
+        rank: dict[int, tuple[bool, int]] = {}
+        for chunk in _chunks(sorted({cid for _key, cid in found})):
+            for cid, archived, merged in conn.execute(
+                select(Customer.id, Customer.archived_at, Customer.merged_into_id).where(
+                    Customer.id.in_(chunk)
+                )
+            ):
+                if merged is None:
+                    rank[cid] = (archived is not None, cid)
+        owners: dict[str, int] = {}
+        for key, cid in found:
+            if cid in rank and (key not in owners or rank[cid] < rank[owners[key]]):
+                owners[key] = cid
+        return owners
 
     def _load(self, ids: set[int], with_bookings: bool) -> dict[int, _State]:
         conn = self.conn
@@ -1048,7 +1186,8 @@ class _Run:
                 touched.add(state.id)
         if new_rows:
             self._add_derived(new_rows, pending)
-            conn.execute(insert(Customer), new_rows)
+            search_rows = [r.pop("_search") for r in new_rows]
+            self.writer.insert(conn, Customer.__table__, new_rows)
         for key, table in (
             ("phone", CustomerPhone.__table__),
             ("email", CustomerEmail.__table__),
@@ -1057,13 +1196,12 @@ class _Run:
             ("note", Note.__table__),
             ("booking", Booking.__table__),
         ):
-            if pending[key]:
-                conn.execute(insert(table), pending[key])
+            self.writer.insert(conn, table, pending[key])
         for row in pending["email"]:
             if row["address"] != row["address"].lower():
                 self.mixed_case_emails.setdefault(row["address"].lower(), row["customer_id"])
         if new_rows:
-            search_index.replace_rows(conn, [r.pop("_search") for r in new_rows], fresh=True)
+            _index_new_customers(conn, search_rows)
         # customers that existed before this chunk: the shared refresh, as every writer uses
         tracking.refresh_derived(conn, touched)
 
@@ -1118,6 +1256,170 @@ class _Run:
         return _jsonable(
             self.conn.scalar(select(getattr(Customer, name)).where(Customer.id == cid))
         )
+
+
+class _BulkInsert:
+    """Inserts many rows through the DB-API cursor of the import's connection.
+
+    SQLAlchemy's per-row parameter processing cost as much as the inserts themselves (about
+    0.9 s per 10k customers with their phones, emails and bookings). The values are still
+    converted by each column type's own bind processor, so what lands in the file is
+    exactly what ``conn.execute(insert(table), rows)`` would write; instants and dates
+    repeat (the import's "now", a day's bookings), so their conversions are memoised.
+
+    A NULL is not bound but left out of the statement (rows are grouped by which columns
+    they fill): the driver binds None through its adapter lookup, which fails its way to
+    NULL at ~3 µs a value — 4 s of a 100k-row import where most optional fields are empty.
+    Only columns without a server default are left out, so the stored row is the same.
+    """
+
+    def __init__(self) -> None:
+        self._plans: dict[tuple[str, tuple[str, ...]], _InsertPlan] = {}
+        self._sql: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def _plan(self, conn: Connection, table: Any, keys: tuple[str, ...]) -> _InsertPlan:
+        plan = self._plans.get((table.name, keys))
+        if plan is not None:
+            return plan
+        dialect = conn.dialect
+
+        def processor(name: str) -> Callable[[Any], Any] | None:
+            kind = table.c[name].type
+            proc = kind.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None and isinstance(getattr(kind, "impl", kind), Date | DateTime):
+                proc = _memoised(proc)
+            return proc
+
+        fixed: dict[str, Any] = {}
+        for col in table.columns:
+            if col.name in keys or col.default is None:
+                continue
+            if not col.default.is_scalar:
+                raise ValueError(f"{table.name}.{col.name}: a computed default needs a value")
+            proc = processor(col.name)
+            fixed[col.name] = proc(col.default.arg) if proc else col.default.arg
+        # every column a row may leave NULL is named only when the row fills it
+        optional = tuple(table.c[k].server_default is None for k in keys)
+        plan = _InsertPlan(keys, [processor(k) for k in keys], optional, fixed)
+        self._plans[(table.name, keys)] = plan
+        return plan
+
+    def _statement(self, table: Any, names: tuple[str, ...]) -> str:
+        sql = self._sql.get((table.name, names))
+        if sql is None:
+            sql = self._sql[(table.name, names)] = (
+                f"INSERT INTO {table.name} ({', '.join(names)}) "
+                f"VALUES ({', '.join('?' * len(names))})"
+            )
+        return sql
+
+    def insert(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        keys = tuple(rows[0])
+        plan = self._plan(conn, table, keys)
+        pairs = list(zip(plan.keys, plan.converters, strict=True))
+        fixed = tuple(plan.fixed.values())
+        # rows that carry their own ids may be grouped in any order; otherwise SQLite numbers
+        # them as they come, so only consecutive rows share a statement (file order kept)
+        any_order = all(c.name in keys for c in table.primary_key.columns)
+        groups: list[tuple[tuple[bool, ...], list[tuple[Any, ...]]]] = []
+        by_mask: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
+        for row in rows:
+            if len(row) != len(pairs):
+                raise ValueError(f"{table.name}: rows with different columns")
+            values = [row[k] if c is None else c(row[k]) for k, c in pairs]
+            mask = tuple(
+                v is not None or not opt for v, opt in zip(values, plan.optional, strict=True)
+            )
+            kept = tuple(v for v, keep in zip(values, mask, strict=True) if keep) + fixed
+            group = (
+                by_mask.get(mask)
+                if any_order
+                else (groups[-1][1] if groups and groups[-1][0] == mask else None)
+            )
+            if group is None:
+                group = by_mask[mask] = []
+                groups.append((mask, group))
+            group.append(kept)
+        dbapi = conn.connection.dbapi_connection
+        for mask, params in groups:
+            names = (*(k for k, keep in zip(plan.keys, mask, strict=True) if keep), *plan.fixed)
+            dbapi.executemany(self._statement(table, names), params)
+
+
+@dataclass
+class _InsertPlan:
+    keys: tuple[str, ...]
+    converters: list[Callable[[Any], Any] | None]
+    optional: tuple[bool, ...]  # may be left out of the statement when NULL
+    fixed: dict[str, Any]  # scalar defaults of the columns the rows do not name, bound
+
+
+def _memoised(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    cache: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        out = cache.get(value, _MISSING)
+        if out is _MISSING:
+            if len(cache) > 4096:  # bounded: memory stays flat
+                cache.clear()
+            out = cache[value] = proc(value)
+        return out
+
+    return convert
+
+
+_MISSING = object()
+
+
+def _index_new_customers(conn: Connection, rows: list[search_index.IndexRow]) -> None:
+    """``search_index.replace_rows(conn, rows, fresh=True)``, with the full-text part written
+    in one statement for a whole chunk of new customers.
+
+    The index's insert trigger feeds each ``search_doc`` row to the FTS5 table; FTS5 writes
+    out its pending data at the end of every statement, and ``replace_rows`` inserts the
+    documents one statement per row, so each customer became a tiny FTS5 segment to merge
+    later — two thirds of a 100k-row import's index writing. Here the trigger is set aside
+    for this one call (inside the import's transaction: no other connection ever sees it
+    missing, and a rollback puts it back), the documents, postings and vocabulary are
+    written by ``replace_rows`` as always, then the same documents go into the FTS5 table
+    in one ``INSERT … SELECT``, and the trigger is re-created from its own stored SQL.
+    """
+    trigger = _fts_insert_trigger(conn) if len(rows) >= BULK_INDEX_MIN_ROWS else None
+    if trigger is None:
+        search_index.replace_rows(conn, rows, fresh=True)
+        return
+    name, sql, columns = trigger
+    conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    search_index.replace_rows(conn, rows, fresh=True)
+    listed = ", ".join(columns)
+    conn.exec_driver_sql(
+        f"INSERT INTO {search_index.FTS}(rowid, {listed}) SELECT customer_id, {listed} "
+        f"FROM {search_index.DOC} WHERE customer_id IN (SELECT value FROM json_each(?))",
+        (json.dumps([r.customer_id for r in rows]),),
+    )
+    conn.exec_driver_sql(sql)
+
+
+def _fts_insert_trigger(conn: Connection) -> tuple[str, str, list[str]] | None:
+    """The trigger that copies new ``search_doc`` rows into the FTS5 table (name, SQL) and
+    the FTS5 columns, or None when the index is not laid out that way (then the ordinary
+    path is used)."""
+    found = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+        (search_index.DOC,),
+    ).all()
+    inserts = [
+        (name, sql)
+        for name, sql in found
+        if "AFTER INSERT" in " ".join(sql.upper().split())
+        and search_index.FTS.upper() in sql.upper()
+    ]
+    columns = [r[1] for r in conn.exec_driver_sql(f"PRAGMA table_info({search_index.FTS})").all()]
+    if len(inserts) != 1 or not columns:
+        return None
+    return inserts[0][0], inserts[0][1], columns
 
 
 def _figures(bookings: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
