@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
-import json
 import os
 import pickle
 import sys
@@ -89,8 +88,6 @@ CHUNK = 2000
 PARALLEL_MIN_ROWS = 20_000
 # a CSV, or a workbook that does not say how many rows it has, this big probably has that many
 PARALLEL_MIN_BYTES = 1 << 20
-# from this many new customers in a chunk on, their full-text rows are written in one go
-BULK_INDEX_MIN_ROWS = 500
 MAX_PROBLEMS = 1000
 SAMPLE_ROWS = 50
 Progress = Callable[[int, int], None]
@@ -1201,7 +1198,7 @@ class _Run:
             if row["address"] != row["address"].lower():
                 self.mixed_case_emails.setdefault(row["address"].lower(), row["customer_id"])
         if new_rows:
-            _index_new_customers(conn, search_rows)
+            search_index.replace_rows(conn, search_rows, fresh=True)
         # customers that existed before this chunk: the shared refresh, as every writer uses
         tracking.refresh_derived(conn, touched)
 
@@ -1371,55 +1368,6 @@ def _memoised(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 _MISSING = object()
-
-
-def _index_new_customers(conn: Connection, rows: list[search_index.IndexRow]) -> None:
-    """``search_index.replace_rows(conn, rows, fresh=True)``, with the full-text part written
-    in one statement for a whole chunk of new customers.
-
-    The index's insert trigger feeds each ``search_doc`` row to the FTS5 table; FTS5 writes
-    out its pending data at the end of every statement, and ``replace_rows`` inserts the
-    documents one statement per row, so each customer became a tiny FTS5 segment to merge
-    later — two thirds of a 100k-row import's index writing. Here the trigger is set aside
-    for this one call (inside the import's transaction: no other connection ever sees it
-    missing, and a rollback puts it back), the documents, postings and vocabulary are
-    written by ``replace_rows`` as always, then the same documents go into the FTS5 table
-    in one ``INSERT … SELECT``, and the trigger is re-created from its own stored SQL.
-    """
-    trigger = _fts_insert_trigger(conn) if len(rows) >= BULK_INDEX_MIN_ROWS else None
-    if trigger is None:
-        search_index.replace_rows(conn, rows, fresh=True)
-        return
-    name, sql, columns = trigger
-    conn.exec_driver_sql(f"DROP TRIGGER {name}")
-    search_index.replace_rows(conn, rows, fresh=True)
-    listed = ", ".join(columns)
-    conn.exec_driver_sql(
-        f"INSERT INTO {search_index.FTS}(rowid, {listed}) SELECT customer_id, {listed} "
-        f"FROM {search_index.DOC} WHERE customer_id IN (SELECT value FROM json_each(?))",
-        (json.dumps([r.customer_id for r in rows]),),
-    )
-    conn.exec_driver_sql(sql)
-
-
-def _fts_insert_trigger(conn: Connection) -> tuple[str, str, list[str]] | None:
-    """The trigger that copies new ``search_doc`` rows into the FTS5 table (name, SQL) and
-    the FTS5 columns, or None when the index is not laid out that way (then the ordinary
-    path is used)."""
-    found = conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
-        (search_index.DOC,),
-    ).all()
-    inserts = [
-        (name, sql)
-        for name, sql in found
-        if "AFTER INSERT" in " ".join(sql.upper().split())
-        and search_index.FTS.upper() in sql.upper()
-    ]
-    columns = [r[1] for r in conn.exec_driver_sql(f"PRAGMA table_info({search_index.FTS})").all()]
-    if len(inserts) != 1 or not columns:
-        return None
-    return inserts[0][0], inserts[0][1], columns
 
 
 def _figures(bookings: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
