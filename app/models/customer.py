@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -29,10 +30,17 @@ customer_tag = Table(
 )
 
 
+HIDDEN_SQL = "merged_into_id IS NOT NULL OR archived_at IS NOT NULL"
+
+
 class Customer(Base):
     __tablename__ = "customer"
     # duplicate check on save: name prefix + birthday or postcode, answered from the index
-    __table_args__ = (Index("ix_customer_match_name", "sort_name", "birthday", "postcode"),)
+    __table_args__ = (
+        Index("ix_customer_match_name", "sort_name", "birthday", "postcode"),
+        # the few customers the list hides: found without reading every customer row
+        Index("ix_customer_hidden", "id", sqlite_where=text(HIDDEN_SQL)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(String(200), default="")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
+from app.models.customer import HIDDEN_SQL
 from app.services import search
 from app.services.store import Store
 
@@ -193,9 +194,10 @@ def _unfiltered_by_index(
     column = _INDEXED.get(sort)
     if column is None:
         return None
-    hidden_sql = "SELECT id FROM customer WHERE merged_into_id IS NOT NULL"
-    if not include_archived:
-        hidden_sql += " OR archived_at IS NOT NULL"
+    # the same WHERE as the partial index ix_customer_hidden, so SQLite reads only it
+    hidden_sql = f"SELECT id FROM customer WHERE {HIDDEN_SQL}"
+    if include_archived:
+        hidden_sql = "SELECT id FROM customer WHERE merged_into_id IS NOT NULL"
     with store.reader() as s:
         hidden = {r[0] for r in s.execute(text(hidden_sql))}
         if sort in _NOT_NULL:
@@ -237,9 +239,11 @@ def fetch_rows(store: Store, ids: Sequence[int]) -> dict[int, ListRow]:
 
 def count_all(store: Store, include_archived: bool = False) -> int:
     """How many customers the unfiltered list holds."""
-    where = " AND ".join(_where(ListFilter(include_archived=include_archived), {}))
+    # everyone minus the hidden few: both counts read an index, never the customer rows
+    hidden = "merged_into_id IS NOT NULL" if include_archived else HIDDEN_SQL
+    sql = f"SELECT (SELECT count(*) FROM customer) - (SELECT count(*) FROM customer WHERE {hidden})"
     with store.reader() as s:
-        return s.execute(text(f"SELECT count(*) FROM customer c WHERE {where}")).scalar() or 0
+        return s.execute(text(sql)).scalar() or 0
 
 
 def filter_choices(store: Store) -> FilterChoices:
