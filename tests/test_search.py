@@ -415,3 +415,13 @@ def test_a_long_prefix_among_many_customers(empty_store):
     _visit(s, second, "2026-06-01 10:00")
     assert _ids(s, "maximil") == [second, first]
     assert _ids(s, "maximilia ost") == [first]
+
+
+def test_the_lists_ids_only_search_gives_the_same_customers_in_the_same_order(book):
+    s, ids = book
+    customers.set_archived(s, ids["dupond"])
+    for query in ("dupont", "dupomt", "zhang wei", "7272", "gmail", "du", "zoe lef"):
+        for archived in (False, True):
+            hits = search.search(s, query, limit=100, include_archived=archived)
+            found = search.search_ids(s, query, limit=100, include_archived=archived)
+            assert found and found == [h.id for h in hits], (query, archived)

@@ -147,10 +147,9 @@ def list_ids(
     clauses = _where(flt, params)
     hit_ids: list[int] | None = None
     if flt.query.strip():
-        hits = search.search(
+        hit_ids = search.search_ids(
             store, flt.query, limit=SEARCH_LIMIT, include_archived=flt.include_archived
         )
-        hit_ids = [h.id for h in hits]
         if not hit_ids:
             return []
         if sort is None and len(clauses) == (1 if flt.include_archived else 2):
