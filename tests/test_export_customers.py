@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
@@ -19,6 +18,7 @@ from app.services.export_customers import format_e164
 from app.services.exporting import CustomerSelection
 from app.services.normalize import format_phone
 from app.services.store import Store
+from app.services.timeutil import local_today
 from tests.test_export_helpers import EVIL_FIRST, Sample, build_sample, open_sample
 
 
@@ -30,11 +30,6 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Sample:
 @pytest.fixture
 def store(sample: Sample) -> Iterator[Store]:
     yield from open_sample(sample)
-
-
-def _paris_today() -> dt.date:
-    """Today in the sample business's zone (differs from UTC's around midnight)."""
-    return dt.datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 def _csv(path, delimiter=","):
@@ -57,9 +52,9 @@ def test_csv_lists_everyone_live_with_every_column(store, sample, tmp_path):
     assert zoe["Language"] == "fr"
     assert zoe["Marketing consent"] == "yes"
     # consent is an instant, shown as the business's date (Paris), not the machine's
-    assert zoe["Consent date"] == _paris_today().isoformat()
+    assert zoe["Consent date"] == local_today("Europe/Paris").isoformat()
     assert zoe["Tags"] == "Habitué·e, VIP"
-    assert zoe["First contact"] == dt.date.today().isoformat()
+    assert zoe["First contact"] == local_today("Europe/Paris").isoformat()
     assert zoe["Bookings"] == "5"  # the cancelled booking does not count
     assert zoe["Last visit"] == "2025-03-12"
     assert zoe["Spent EUR"] == "95.10"  # 45.10 + the 50.00 deposit
@@ -131,7 +126,9 @@ def test_xlsx_values_types_formats_and_layout(store, sample, tmp_path):
     col = {name: i for i, name in enumerate(header)}
     assert isinstance(zoe[col["id"]].value, int)
     assert zoe[col["First name"]].value == "Zoé"
-    assert zoe[col["Consent date"]].value == dt.datetime.combine(_paris_today(), dt.time())
+    assert zoe[col["Consent date"]].value == dt.datetime.combine(
+        local_today("Europe/Paris"), dt.time()
+    )
     assert zoe[col["Consent date"]].is_date
     assert zoe[col["Last visit"]].value == dt.datetime(2025, 3, 12)
     assert zoe[col["Bookings"]].value == 5

@@ -10,6 +10,7 @@ from app.models import MessageTemplate
 from app.services import bookings, customers, reminders, templates
 from app.services import settings as settings_svc
 from app.services.customers import CustomerInput
+from app.services.timeutil import local_today
 
 FR_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 FR_MONTHS = (
@@ -20,7 +21,7 @@ ZH_DAYS = "一二三四五六日"
 
 
 def in_days(n: int) -> dt.date:
-    return dt.date.today() + dt.timedelta(days=n)
+    return local_today("Europe/Paris") + dt.timedelta(days=n)
 
 
 def add(store, first, last, **kw) -> int:
@@ -167,14 +168,14 @@ def test_stay_gets_reminder_and_pre_arrival_with_door_code(empty_store):
 def test_follow_up_after_completed_visit_with_review_link(salon):
     settings_svc.set_value(salon, "review_link", "https://g.page/r/salon-iris/review")
     cid = add(salon, "Emma", "Smith", emails=["emma@example.co.uk"], preferred_language="en-GB")
-    bid = book(salon, cid, dt.date.today() - dt.timedelta(days=1), status="completed")
+    bid = book(salon, cid, local_today("Europe/Paris") - dt.timedelta(days=1), status="completed")
     [follow] = drafts_for(salon, cid, "follow-up")
     assert follow.booking_id == bid
     assert "https://g.page/r/salon-iris/review" in follow.body
 
 
 def test_no_birthday_draft_without_consent(salon):
-    today = dt.date.today()
+    today = local_today("Europe/Paris")
     born = today.replace(year=1990) if not (today.month == 2 and today.day == 29) else None
     if born is None:
         pytest.skip("29 February")
@@ -192,7 +193,9 @@ def test_no_birthday_draft_without_consent(salon):
 
 
 def test_no_marketing_to_a_relay_address_and_the_reason_is_listed(salon):
-    born = dt.date(1988, dt.date.today().month, min(dt.date.today().day, 28))
+    born = dt.date(
+        1988, local_today("Europe/Paris").month, min(local_today("Europe/Paris").day, 28)
+    )
     cid = add(
         salon, "Lukas", "Braun", emails=["lbraun.123456@guest.booking.com"], birthday=born,
         marketing_consent=True,
@@ -219,7 +222,7 @@ def test_customer_without_contact_is_listed_with_the_reason(salon):
 
 def test_win_back_only_with_consent_once_per_absence(salon):
     settings_svc.set_value(salon, "winback_months", "3")
-    long_ago = dt.date.today() - dt.timedelta(days=100)  # 3 months passed this month
+    long_ago = local_today("Europe/Paris") - dt.timedelta(days=100)  # 3 months passed this month
     keen = add(salon, "Inès", "Garcia", emails=["ines@example.org"], marketing_consent=True)
     shy = add(salon, "Tom", "Garcia", emails=["tom@example.org"])
     for cid in (keen, shy):

@@ -11,6 +11,7 @@ from app.services import bookings, customers, vault
 from app.services import settings as settings_svc
 from app.services.customers import CustomerInput
 from app.services.store import create_store, open_store
+from app.services.timeutil import local_today
 from tests.test_cli import PASS, run
 
 
@@ -21,7 +22,7 @@ def test_reminders_json_mark_sent_cancel_and_templates(tmp_path):
     store, _kit = create_store(d, passphrase=PASS, use_keyring=False)
     settings_svc.set_value(store, "business_name", "Salon Iris")
     settings_svc.set_value(store, "kind", "salon")
-    day = dt.date.today() + dt.timedelta(days=2)
+    day = local_today("Europe/Paris") + dt.timedelta(days=2)
     zoe = customers.add_customer(
         store,
         CustomerInput(

@@ -22,6 +22,7 @@ from cryptography.x509.oid import NameOID
 from app.services import bookings, customers, messaging, reminders
 from app.services import settings as settings_svc
 from app.services.customers import CustomerInput
+from app.services.timeutil import local_today
 
 SMTP_USER = "desk@salon-iris.example"
 SMTP_PASSWORD = "pässwörd 密码"
@@ -149,7 +150,7 @@ def french_reminder(store) -> reminders.Draft:
             preferred_language="fr",
         ),
     ).id
-    day = dt.date.today() + dt.timedelta(days=1)
+    day = local_today("Europe/Paris") + dt.timedelta(days=1)
     data = bookings.BookingInput(start=f"{day} 10:00", customer_id=cid, service="Coupe")
     bookings.record_booking(store, data)
     [draft] = [d for d in reminders.draft_queue(store).drafts if d.customer_id == cid]

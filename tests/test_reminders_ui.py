@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QPlainTextEdit, QPushButton,
 from app.services import bookings, customers, templates
 from app.services import settings as settings_svc
 from app.services.customers import CustomerInput
+from app.services.timeutil import local_today
 from app.ui.drafts_smtp import SmtpPasswordDialog
 from app.ui.drafts_templates import TemplateEditorDialog
 from app.ui.drafts_window import DraftsDialog
@@ -30,7 +31,7 @@ def desk(empty_store):
     store = empty_store
     for key, value in (("business_name", "Salon Iris"), ("kind", "salon")):
         settings_svc.set_value(store, key, value)
-    day = dt.date.today() + dt.timedelta(days=1)
+    day = local_today("Europe/Paris") + dt.timedelta(days=1)
     ids = {}
     for key, data, time in (
         (
@@ -88,7 +89,7 @@ def test_queue_lists_drafts_and_unreachable_with_reason(qtbot, desk):
     store, _ids = desk
     dialog = open_dialog(qtbot, store)
     listed = rows(dialog)
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (local_today("Europe/Paris") + dt.timedelta(days=1)).isoformat()
     assert [r[1:] for r in listed] == [
         ("Reminder", "Zoé Lefèvre", f"{tomorrow} 10:00", "fr", "Email", "zoe@example.org"),
         ("Reminder", "林美", f"{tomorrow} 11:00", "zh-Hans", "SMS", "+8613800138000"),

@@ -6,6 +6,7 @@ import datetime as dt
 
 from app.services import bookings, customer_list, customers, tags
 from app.services.customer_list import ListFilter
+from app.services.timeutil import local_today
 
 
 def test_unfiltered_list_is_every_live_customer_sorted_by_name(demo_store):
@@ -46,7 +47,7 @@ def test_each_filter(demo_store):
     )
     assert customer_list.list_ids(demo_store, ListFilter(location="Gartenhaus")) == [cid]
     assert cid in customer_list.list_ids(demo_store, ListFilter(upcoming=True))
-    today = dt.date.today()
+    today = local_today("Europe/Paris")
     recent = customer_list.list_ids(
         demo_store, ListFilter(first_contact_from=today - dt.timedelta(days=30))
     )

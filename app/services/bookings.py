@@ -17,7 +17,7 @@ from app.services.errors import NotFoundError, ValidationError
 from app.services.money import to_minor
 from app.services.normalize import clean_text, parse_email, parse_phone
 from app.services.store import Store
-from app.services.timeutil import parse_local
+from app.services.timeutil import local_today, parse_local
 
 
 @dataclass
@@ -56,7 +56,7 @@ def _check_choice(name: str, value: str, options: tuple[str, ...]) -> str:
     return value
 
 
-def _resolve_customer(s, store: Store, data: BookingInput, region: str):
+def _resolve_customer(s, store: Store, data: BookingInput, region: str, tz_name: str):
     """Existing customer by id, by exact phone/email match, or a new profile."""
     if data.customer_id is not None:
         customer = s.get(Customer, data.customer_id)
@@ -72,7 +72,8 @@ def _resolve_customer(s, store: Store, data: BookingInput, region: str):
         s, [p.e164 for p in phones], [e.address for e in emails]
     )
     if customer is None:
-        customer = Customer(first_contact=dt.date.today(), source_channel=data.channel)
+        today = local_today(tz_name)
+        customer = Customer(first_contact=today, source_channel=data.channel)
         customers_svc._apply(s, customer, contact, region)
         s.add(customer)
         return customer, True, []
@@ -118,7 +119,9 @@ def record_booking(store: Store, data: BookingInput) -> BookingResult:
     if data.party_size < 1:
         raise ValidationError("party_size", "at least one person")
     with store.session() as s:
-        customer, created, filled = _resolve_customer(s, store, data, conf["default_region"])
+        customer, created, filled = _resolve_customer(
+            s, store, data, conf["default_region"], conf["timezone"]
+        )
         booking = Booking(
             kind=kind,
             service=clean_text(data.service) or None,

@@ -31,6 +31,7 @@ from app.services.normalize import (
 )
 from app.services.store import Store
 from app.services.tags import _get_or_create
+from app.services.timeutil import local_today
 
 # plain scalar fields a caller may set; phones, emails, tags, refs are handled apart
 PROFILE_FIELDS = (
@@ -245,8 +246,9 @@ def _apply(session: Session, customer: Customer, data: CustomerInput, region: st
 def add_customer(store: Store, data: CustomerInput) -> CustomerProfile:
     """Create a customer from validated input; returns the stored profile."""
     region = settings_svc.get(store, "default_region")
+    today = local_today(settings_svc.get(store, "timezone"))
     with store.session() as s:
-        customer = Customer(first_contact=dt.date.today())
+        customer = Customer(first_contact=today)
         _apply(s, customer, data, region)
         s.add(customer)
         s.flush()

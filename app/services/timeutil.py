@@ -31,3 +31,10 @@ def parse_local(value: str | dt.datetime, tz_name: str, fieldname: str = "start"
 
 def to_local(value: dt.datetime, tz_name: str) -> dt.datetime:
     return value.astimezone(zone(tz_name))
+
+
+def local_today(tz_name: str) -> dt.date:
+    """Today's date in the business's time zone (after 23:00 UTC it is already tomorrow in
+    Paris: first contacts, birthdays and 'today' lists follow the business, not the
+    machine's clock)."""
+    return dt.datetime.now(zone(tz_name)).date()
