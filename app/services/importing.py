@@ -634,11 +634,14 @@ class _Run:
     ) -> None:
         # what exists before the import (modules, metadata, caches) is not garbage: frozen,
         # the collector's full passes skip it (they cost ~10% of a big import otherwise)
+        # (the window freezes its own start-up objects: they stay frozen after the import)
+        frozen_before = gc.get_freeze_count()
         gc.freeze()
         try:
             self._execute(source, cleaner, total, progress, cancelled, helper)
         finally:
-            gc.unfreeze()
+            if not frozen_before:
+                gc.unfreeze()
 
     def _execute(
         self,
