@@ -193,10 +193,7 @@ def _unfiltered_by_index(
     column = _INDEXED.get(sort)
     if column is None:
         return None
-    # the same WHERE as the partial index ix_customer_hidden, so SQLite reads only it
-    hidden_sql = f"SELECT id FROM customer WHERE {HIDDEN_SQL}"
-    if include_archived:
-        hidden_sql = "SELECT id FROM customer WHERE merged_into_id IS NOT NULL"
+    hidden_sql = f"SELECT id FROM customer WHERE {_hidden(include_archived)}"
     with store.reader() as s:
         hidden = {r[0] for r in s.execute(text(hidden_sql))}
         if sort in _NOT_NULL:
@@ -211,6 +208,12 @@ def _unfiltered_by_index(
         for sql in parts:
             ids.extend(r[0] for r in s.execute(text(sql)) if r[0] not in hidden)
     return ids
+
+
+def _hidden(include_archived: bool) -> str:
+    """Which customers the list leaves out. Without archived ones this is exactly the WHERE
+    of the partial index ix_customer_hidden, so SQLite reads only that index."""
+    return "merged_into_id IS NOT NULL" if include_archived else HIDDEN_SQL
 
 
 def fetch_rows(store: Store, ids: Sequence[int]) -> dict[int, ListRow]:
@@ -239,7 +242,7 @@ def fetch_rows(store: Store, ids: Sequence[int]) -> dict[int, ListRow]:
 def count_all(store: Store, include_archived: bool = False) -> int:
     """How many customers the unfiltered list holds."""
     # everyone minus the hidden few: both counts read an index, never the customer rows
-    hidden = "merged_into_id IS NOT NULL" if include_archived else HIDDEN_SQL
+    hidden = _hidden(include_archived)
     sql = f"SELECT (SELECT count(*) FROM customer) - (SELECT count(*) FROM customer WHERE {hidden})"
     with store.reader() as s:
         return s.execute(text(sql)).scalar() or 0

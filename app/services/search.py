@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,15 +62,7 @@ def search(
     Returns:
         Hits ranked exact > prefix > substring > one typo, then by most recent visit.
     """
-    parsed = parse_query(query)
-    if limit <= 0 or not (parsed.digits or parsed.terms):
-        return []
-    with store.reader() as s:
-        # the raw DB-API connection: a keystroke's worth of rows is too few to pay for
-        # SQLAlchemy's result machinery on each
-        raw = s.connection().connection.driver_connection
-        ranked = _Finder(raw, parsed, limit, include_archived).run()
-        return _hits(raw, ranked)
+    return _answer(store, query, limit, include_archived, _hits)
 
 
 def search_ids(
@@ -78,14 +70,24 @@ def search_ids(
 ) -> list[int]:
     """The ids :func:`search` would return, in the same order, without reading the
     customers' rows: for the window's list, which reads the rows it paints itself."""
+    return _answer(store, query, limit, include_archived, _ids)
+
+
+def _answer(
+    store: Store,
+    query: str,
+    limit: int,
+    include_archived: bool,
+    answer: Callable[[Any, Iterable[tuple[int, int]]], list],
+) -> list:
     parsed = parse_query(query)
     if limit <= 0 or not (parsed.digits or parsed.terms):
         return []
     with store.reader() as s:
+        # the raw DB-API connection: a keystroke's worth of rows is too few to pay for
+        # SQLAlchemy's result machinery on each
         raw = s.connection().connection.driver_connection
-        return [
-            key & _ID_MASK for _rank, key in _Finder(raw, parsed, limit, include_archived).run()
-        ]
+        return answer(raw, _Finder(raw, parsed, limit, include_archived).run())
 
 
 # --- matching rules ---------------------------------------------------------------------
@@ -312,11 +314,15 @@ class _Finder:
             after, n = rows[-1][0], min(n * 4, 4096)
 
 
+def _ids(_conn: Any, ranked: Iterable[tuple[int, int]]) -> list[int]:
+    return [key & _ID_MASK for _rank, key in ranked]
+
+
 def _hits(conn: Any, ranked: Iterable[tuple[int, int]]) -> list[SearchHit]:
     ranked = list(ranked)
     if not ranked:
         return []
-    ids = [key & _ID_MASK for _rank, key in ranked]
+    ids = _ids(conn, ranked)
     rows = {
         r[0]: r
         for r in conn.execute(

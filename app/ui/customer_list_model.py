@@ -64,7 +64,7 @@ def first_screen(ids: Sequence[int], keep: int | None) -> Sequence[int]:
     (the selection is kept and scrolled to), else the top of the list."""
     if keep is not None:
         with contextlib.suppress(ValueError):
-            start = max(0, list(ids).index(keep) - BLOCK // 4)
+            start = max(0, ids.index(keep) - BLOCK // 4)
             return ids[start : start + BLOCK]
     return ids[:FIRST_SCREEN]
 
