@@ -495,6 +495,32 @@ def test_figures_written_for_new_customers_equal_the_shared_refresh(demo_store, 
     assert dump(demo_store) == written
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_date_column_is_decided_by_all_its_rows_not_the_first_ones(
+    empty_store, tmp_path, monkeypatch, parallel
+):
+    # the import guesses each date column's order from its first rows and checks the guess
+    # against every row; here the first rows could be either, and the last says mm/dd
+    monkeypatch.setattr(importing._DateColumns, "FIRST_ROWS", 3)
+    monkeypatch.setattr(importing, "PARALLEL_MIN_ROWS", 1)
+    rows = ["Name,Birthday,Phone"] + [
+        f"Guest{i} Martin,0{i % 9 + 1}/04/1980,+33 6 12 34 56 {i:02d}" for i in range(8)
+    ]
+    rows.append("Late Comer,12/25/1981,+33 6 12 34 57 00")
+    report = importing.import_file(
+        empty_store,
+        write(tmp_path / "late.csv", "\n".join(rows)),
+        ImportOptions(parallel=parallel),
+    )
+    assert report.created == 9 and report.rows == 9, report.to_json()
+    assert report.date_orders == {"Birthday": "mdy"}
+    assert not report.problems  # decided by the data: no "ambiguous" warning, none twice
+    people = by_name(empty_store)
+    assert people["Guest0 Martin"].birthday == dt.date(1980, 1, 4)  # 01/04 read as mm/dd
+    assert people["Late Comer"].birthday == dt.date(1981, 12, 25)
+    assert len(importing.list_batches(empty_store)) == 1  # the first guess left nothing
+
+
 def test_cleaning_in_a_helper_process_gives_the_same_import(empty_store, tmp_path, monkeypatch):
     rows = (
         ["Name,Phone,Email,Birthday"]

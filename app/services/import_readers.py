@@ -296,7 +296,19 @@ def _open_csv(path: Path, encoding: str, text_head: str) -> TableSource:
                 break
     if not source.headers:
         raise ImportFileError(f"{path.name} has no header row")
+    source.estimated_rows = max(_count_lines(path) - 1, 0)
     return source
+
+
+def _count_lines(path: Path) -> int:
+    """Line breaks in the file: the row count to within quoted multi-line cells (for
+    progress, and to choose how to import), at memory speed."""
+    newlines = returns = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            newlines += block.count(b"\n")
+            returns += block.count(b"\r")
+    return max(newlines, returns)  # old Mac files end lines with \r alone
 
 
 def _csv_rows(source: TableSource) -> Iterator[tuple[int, list[Any]]]:
@@ -362,7 +374,7 @@ def _open_xlsx(path: Path, sheet: str | None) -> TableSource:
             raise ImportFileError(f"{path.name}: sheet '{chosen}' cannot be read ({exc})") from None
         if not headers:
             raise ImportFileError(f"{path.name}: sheet '{chosen}' is empty")
-        estimated = ws.max_row - 1 if ws.max_row else None
+        estimated = ws.max_row - 1 if ws.max_row else _rows_by_size(path, ws)
         source = TableSource(
             path=path,
             kind="xlsx",
@@ -377,6 +389,22 @@ def _open_xlsx(path: Path, sheet: str | None) -> TableSource:
     finally:
         if not kept:
             wb.close()
+
+
+def _rows_by_size(path: Path, ws: Any) -> int | None:
+    """About how many rows a sheet without a <dimension> holds: its size over the size of
+    its first rows (for progress, and to choose how to import; never for the data)."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            member = book.getinfo(ws._worksheet_path)
+            with book.open(member) as fh:
+                head = fh.read(1 << 20)
+    except (KeyError, AttributeError, OSError, zipfile.BadZipFile):
+        return None
+    rows = head.count(b"<row ") + head.count(b"<row>")
+    if not rows:
+        return None
+    return max(round(rows * member.file_size / len(head)) - 1, 0)
 
 
 def _xlsx_rows(source: TableSource) -> Iterator[tuple[int, list[Any]]]:

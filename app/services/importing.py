@@ -294,57 +294,94 @@ class _Cancelled(Exception):
     pass
 
 
-def _prescan(
-    source: TableSource,
-    mapping: list[ColumnMapping],
-    default_order: str,
-    chosen_order: str | None,
-    cancelled: Cancelled | None,
-    progress: Progress | None,
-) -> tuple[int, dict[int, str], list[Problem]]:
-    """Read the file once: row count, and dd/mm vs mm/dd per date column."""
-    date_cols = [m for m in mapping if m.field in DATE_FIELDS]
-    sniffers = {m.index: cl.DateOrderSniffer() for m in date_cols}
-    count = 0
-    for _number, cells in source.rows():
-        count += 1
-        for index, sniffer in sniffers.items():
-            if index < len(cells):
-                sniffer.feed(cells[index])
-        if count % 5000 == 0:
-            if cancelled and cancelled():
-                raise _Cancelled
-            if progress:
-                progress(0, 0)
-    orders: dict[int, str] = {}
-    problems = []
-    for m in date_cols:
-        decision = sniffers[m.index].decide(chosen_order or default_order)
-        if decision is None:
-            continue
-        orders[m.index] = decision.order
-        layout = "dd/mm/yyyy" if decision.order == "dmy" else "mm/dd/yyyy"
-        if decision.ambiguous and not chosen_order:
-            problems.append(
-                Problem(
-                    1,
-                    m.header,
-                    f"ambiguous dates: every date in this column could be dd/mm or mm/dd; "
-                    f"read as {layout}",
-                    "warning",
+class _Redo(Exception):
+    """The whole file decided a date column's order differently from its first rows."""
+
+    def __init__(self, orders: dict[int, str]) -> None:
+        super().__init__("date order changed")
+        self.orders = orders
+
+
+class _DateColumns:
+    """dd/mm versus mm/dd for each date column, decided from every value in the column.
+
+    The import reads the file once: the order is guessed from the first rows
+    (:meth:`first_look`), the rows are cleaned with that guess while every value of the
+    column is looked at (:meth:`sniffers`), and :meth:`decide` gives the whole column's
+    answer at the end. When it differs from the guess, nothing has been committed: the
+    import runs again with the whole column's answer.
+    """
+
+    FIRST_ROWS = 5000
+
+    def __init__(
+        self, mapping: list[ColumnMapping], default_order: str, chosen_order: str | None
+    ) -> None:
+        self.columns = [m for m in mapping if m.field in DATE_FIELDS]
+        self.default_order = default_order
+        self.chosen_order = chosen_order
+
+    def sniffers(self) -> dict[int, cl.DateOrderSniffer]:
+        return {m.index: cl.DateOrderSniffer() for m in self.columns}
+
+    def first_look(self, source: TableSource) -> dict[int, str]:
+        """The orders the first rows suggest (read before the import's one pass)."""
+        if not self.columns:
+            return {}
+        sniffers = self.sniffers()
+        rows = source.rows()
+        try:
+            for count, (_number, cells) in enumerate(rows, start=1):
+                feed_sniffers(sniffers, cells)
+                if count == self.FIRST_ROWS:
+                    break
+        finally:
+            rows.close()
+        return self.decide(sniffers)[0]
+
+    def same(self, a: dict[int, str], b: dict[int, str]) -> bool:
+        """Whether two decisions read every date the same way (no decision reads dd/mm)."""
+        return all(a.get(m.index, "dmy") == b.get(m.index, "dmy") for m in self.columns)
+
+    def decide(
+        self, sniffers: dict[int, cl.DateOrderSniffer]
+    ) -> tuple[dict[int, str], list[Problem]]:
+        """Each column's order and the warnings about ambiguous or mixed columns."""
+        orders: dict[int, str] = {}
+        problems = []
+        for m in self.columns:
+            decision = sniffers[m.index].decide(self.chosen_order or self.default_order)
+            if decision is None:
+                continue
+            orders[m.index] = decision.order
+            layout = "dd/mm/yyyy" if decision.order == "dmy" else "mm/dd/yyyy"
+            if decision.ambiguous and not self.chosen_order:
+                problems.append(
+                    Problem(
+                        1,
+                        m.header,
+                        f"ambiguous dates: every date in this column could be dd/mm or mm/dd; "
+                        f"read as {layout}",
+                        "warning",
+                    )
                 )
-            )
-        elif decision.inconsistent:
-            problems.append(
-                Problem(
-                    1,
-                    m.header,
-                    f"this column mixes dd/mm and mm/dd dates; read as {layout} (the majority), "
-                    "rows that do not fit are reported",
-                    "warning",
+            elif decision.inconsistent:
+                problems.append(
+                    Problem(
+                        1,
+                        m.header,
+                        f"this column mixes dd/mm and mm/dd dates; read as {layout} (the "
+                        "majority), rows that do not fit are reported",
+                        "warning",
+                    )
                 )
-            )
-    return count, orders, problems
+        return orders, problems
+
+
+def feed_sniffers(sniffers: dict[int, cl.DateOrderSniffer], cells: list[Any]) -> None:
+    for index, sniffer in sniffers.items():
+        if index < len(cells):
+            sniffer.feed(cells[index])
 
 
 def import_file(
@@ -396,7 +433,7 @@ def _import_source(
 ) -> ImportReport:
     mapping = _mapping_for(source, options.mapping, conf.region)
     profile = detect_profile(source.headers)
-    report = ImportReport(
+    fresh = ImportReport(
         batch=None,
         unmapped_columns=unmapped_columns(mapping),
         dry_run=options.dry_run,
@@ -413,31 +450,22 @@ def _import_source(
             + "); choose fields with --map COLUMN=FIELD"
         )
     # a big file's helper starts now: its start-up (and opening the workbook again) overlap
-    # the first pass below instead of delaying the second
+    # the first look below
     helper = _Helper(source) if options.parallel and _likely_big(source) else None
+    dates = _DateColumns(mapping, cl.default_date_order(conf.region), options.date_order)
     try:
-        try:
-            total, orders, column_problems = _prescan(
-                source,
-                mapping,
-                cl.default_date_order(conf.region),
-                options.date_order,
-                cancelled,
-                progress,
-            )
-        except _Cancelled:
-            report.cancelled = True
+        orders = dates.first_look(source)
+        for attempt in (1, 2):
+            report = dataclasses.replace(fresh, problems=[], date_orders={})
+            cleaner = RowCleaner(mapping, conf, profile, orders)
+            run = _Run(store, report, profile, options)
+            try:
+                run.execute(source, cleaner, dates, attempt == 1, progress, cancelled, helper)
+            except _Redo as redo:
+                orders, helper = redo.orders, None
+                continue
             return report
-        if total == 0:
-            raise ImportFileError(f"{Path(path).name} has a header but no rows to import")
-        report.rows = total
-        report.date_orders = {m.header: orders[m.index] for m in mapping if m.index in orders}
-        for p in column_problems:
-            _add_problem(report, p)
-        cleaner = RowCleaner(mapping, conf, profile, orders)
-        run = _Run(store, report, profile, options)
-        run.execute(source, cleaner, total, progress, cancelled, helper)
-        return report
+        raise AssertionError("unreachable: the second pass never asks for a third")
     finally:
         if helper is not None:
             helper.stop()
@@ -446,23 +474,26 @@ def _import_source(
 def _cleaned_rows(
     source: TableSource,
     cleaner: RowCleaner,
-    total: int,
+    sniffers: dict[int, cl.DateOrderSniffer],
     parallel: bool,
     helper: _Helper | None = None,
 ) -> Iterator[CleanRow]:
-    """Clean rows in file order. Big files are read and cleaned in a helper process, a few
-    chunks ahead of the writer, so reading and cleaning share the machine's cores with the
-    writing (reading a workbook costs as much as cleaning it); at most three chunks wait
-    between the two, so memory stays flat."""
-    if not parallel or not _can_fork() or total < PARALLEL_MIN_ROWS:
+    """Clean rows in file order, feeding every date cell to ``sniffers`` on the way.
+
+    Big files are read and cleaned in a helper process, a few chunks ahead of the writer,
+    so reading and cleaning share the machine's cores with the writing (reading a workbook
+    costs as much as cleaning it); at most three chunks wait between the two, so memory
+    stays flat. The helper's sniffers replace the given ones' counts at the end."""
+    if not parallel or not _likely_big(source):
         if helper is not None:
             helper.stop()
         for number, cells in source.rows():
+            feed_sniffers(sniffers, cells)
             yield cleaner.clean(number, cells)
         return
     helper = helper or _Helper(source)
     try:
-        yield from helper.rows(cleaner)
+        yield from helper.rows(cleaner, sniffers)
     finally:
         helper.stop()
 
@@ -507,10 +538,12 @@ class _Helper:
         )
         self.process.start()
 
-    def rows(self, cleaner: RowCleaner) -> Iterator[CleanRow]:
+    def rows(
+        self, cleaner: RowCleaner, sniffers: dict[int, cl.DateOrderSniffer]
+    ) -> Iterator[CleanRow]:
         import queue as queues
 
-        self.go.put(cleaner)
+        self.go.put((cleaner, sniffers))
         while True:
             try:
                 chunk = self.chunks.get(timeout=1)
@@ -518,7 +551,8 @@ class _Helper:
                 if not self.process.is_alive():
                     raise ServiceError("the import's helper process stopped unexpectedly") from None
                 continue
-            if chunk is None:
+            if isinstance(chunk, dict):  # the end: what the helper's sniffers saw
+                sniffers.update(chunk)
                 return
             if isinstance(chunk, BaseException):
                 raise chunk
@@ -534,21 +568,22 @@ class _Helper:
 
 def _read_and_clean(source: TableSource, go: Any, chunks: Any) -> None:
     """The helper process: open the file, wait for the cleaner, read and clean the rows and
-    hand them over chunk by chunk; then None, or the exception that stopped it."""
+    hand them over chunk by chunk; then its date sniffers, or the exception that stopped it."""
     gc.freeze()  # as in the writer: full collections skip what the helper starts with
     try:
         if source.kind == "xlsx":
             source._workbook()  # load while the writer's first pass runs
-        cleaner = go.get()
+        cleaner, sniffers = go.get()
         batch: list[CleanRow] = []
         for number, cells in source.rows():
+            feed_sniffers(sniffers, cells)
             batch.append(cleaner.clean(number, cells))
             if len(batch) == CHUNK:
                 chunks.put(batch)
                 batch = []
         if batch:
             chunks.put(batch)
-        chunks.put(None)
+        chunks.put(sniffers)
     except BaseException as exc:
         try:
             pickle.dumps(exc)
@@ -564,9 +599,11 @@ def _add_problem(report: ImportReport, problem: Problem) -> None:
     if len(report.problems) < MAX_PROBLEMS:
         report.problems.append(problem)
     elif len(report.problems) == MAX_PROBLEMS:
-        report.problems.append(
-            Problem(problem.row, "", "too many problems: the rest are not listed", "warning")
-        )
+        report.problems.append(_too_many(problem.row))
+
+
+def _too_many(row: int) -> Problem:
+    return Problem(row, "", "too many problems: the rest are not listed", "warning")
 
 
 @dataclass
@@ -627,18 +664,22 @@ class _Run:
         self,
         source: TableSource,
         cleaner: RowCleaner,
-        total: int,
+        dates: _DateColumns,
+        may_redo: bool,
         progress: Progress | None,
         cancelled: Cancelled | None,
         helper: _Helper | None = None,
     ) -> None:
+        """Read, clean, match and write every row in one transaction; committed only when
+        all went well (and not a dry run). Raises :class:`_Redo`, with nothing written, when
+        ``may_redo`` and the whole file reads a date column otherwise than its first rows."""
         # what exists before the import (modules, metadata, caches) is not garbage: frozen,
         # the collector's full passes skip it (they cost ~10% of a big import otherwise)
         # (the window freezes its own start-up objects: they stay frozen after the import)
         frozen_before = gc.get_freeze_count()
         gc.freeze()
         try:
-            self._execute(source, cleaner, total, progress, cancelled, helper)
+            self._execute(source, cleaner, dates, may_redo, progress, cancelled, helper)
         finally:
             if not frozen_before:
                 gc.unfreeze()
@@ -647,12 +688,15 @@ class _Run:
         self,
         source: TableSource,
         cleaner: RowCleaner,
-        total: int,
+        dates: _DateColumns,
+        may_redo: bool,
         progress: Progress | None,
         cancelled: Cancelled | None,
         helper: _Helper | None,
     ) -> None:
         report = self.report
+        announced = source.estimated_rows or 0
+        sniffers = dates.sniffers()
         with self.store.engine.connect() as conn:
             self.conn = conn
             trans = conn.begin()
@@ -660,7 +704,8 @@ class _Run:
                 self._start()
                 done = 0
                 chunk: list[CleanRow] = []
-                for row in _cleaned_rows(source, cleaner, total, self.options.parallel, helper):
+                rows = _cleaned_rows(source, cleaner, sniffers, self.options.parallel, helper)
+                for row in rows:
                     for p in row.problems:
                         _add_problem(report, p)
                     if row.bad:
@@ -674,10 +719,17 @@ class _Run:
                         if cancelled and cancelled():
                             raise _Cancelled
                         if progress:
-                            progress(done, total)
+                            progress(done, max(announced, done))
                 self._apply(chunk)
+                if done == 0:
+                    raise ImportFileError(f"{report.source} has a header but no rows to import")
+                orders, column_problems = dates.decide(sniffers)
+                if may_redo and not dates.same(orders, cleaner.date_orders):
+                    raise _Redo(orders)
+                self._date_decisions(dates, orders, column_problems)
+                report.rows = done
                 if progress:
-                    progress(done, total)
+                    progress(done, done)
                 report.created = self._created_count()
                 report.updated = len(self.updated_ids)
                 failed = report.skipped and not self.options.skip_bad_rows
@@ -695,6 +747,18 @@ class _Run:
             except BaseException:
                 trans.rollback()
                 raise
+
+    def _date_decisions(
+        self, dates: _DateColumns, orders: dict[int, str], problems: list[Problem]
+    ) -> None:
+        """Report how each date column was read; its warnings come before the rows'."""
+        report = self.report
+        report.date_orders = {m.header: orders[m.index] for m in dates.columns if m.index in orders}
+        merged = [*problems, *report.problems]
+        report.problem_count += len(problems)
+        if len(merged) > MAX_PROBLEMS:
+            merged = [*merged[:MAX_PROBLEMS], _too_many(merged[MAX_PROBLEMS].row)]
+        report.problems = merged
 
     def _start(self) -> None:
         conn = self.conn
