@@ -419,11 +419,30 @@ def import_file(
     if options.date_order not in (None, "dmy", "mdy"):
         raise ValidationError("date_order", "must be dmy or mdy")
     conf = _settings(store, options.default_region)
-    source = open_table(path, sheet=options.sheet, encoding=options.encoding)
+    # a file big enough to need the helper process starts it first: its start-up and its
+    # own opening of the file (a workbook's shared strings: seconds) overlap this one's
+    helper = _Helper(path, options.sheet, options.encoding) if _big_file(path, options) else None
     try:
-        return _import_source(store, path, source, options, conf, progress, cancelled)
+        source = open_table(path, sheet=options.sheet, encoding=options.encoding)
+        try:
+            if helper is not None and not _likely_big(source):
+                helper.stop()
+                helper = None
+            return _import_source(store, path, source, options, conf, progress, cancelled, helper)
+        finally:
+            source.close()
     finally:
-        source.close()
+        if helper is not None:
+            helper.stop()
+
+
+def _big_file(path: Path | str, options: ImportOptions) -> bool:
+    if not (options.parallel and _can_fork()):
+        return False
+    try:
+        return Path(path).stat().st_size >= PARALLEL_MIN_BYTES
+    except OSError:
+        return False  # open_table says what is wrong with it
 
 
 def _import_source(
@@ -434,6 +453,7 @@ def _import_source(
     conf: Settings,
     progress: Progress | None,
     cancelled: Cancelled | None,
+    helper: _Helper | None,
 ) -> ImportReport:
     mapping = _mapping_for(source, options.mapping, conf.region)
     profile = detect_profile(source.headers)
@@ -453,26 +473,19 @@ def _import_source(
             + ", ".join(source.headers[:20])
             + "); choose fields with --map COLUMN=FIELD"
         )
-    # a big file's helper starts now: its start-up (and opening the workbook again) overlap
-    # the first look below
-    helper = _Helper(source) if options.parallel and _likely_big(source) else None
     dates = _DateColumns(mapping, cl.default_date_order(conf.region), options.date_order)
-    try:
-        orders = dates.first_look(source)
-        for attempt in (1, 2):
-            report = dataclasses.replace(fresh, problems=[], date_orders={})
-            cleaner = RowCleaner(mapping, conf, profile, orders)
-            run = _Run(store, report, profile, options)
-            try:
-                run.execute(source, cleaner, dates, attempt == 1, progress, cancelled, helper)
-            except _Redo as redo:
-                orders, helper = redo.orders, None
-                continue
-            return report
-        raise AssertionError("unreachable: the second pass never asks for a third")
-    finally:
-        if helper is not None:
-            helper.stop()
+    orders = dates.first_look(source)
+    for attempt in (1, 2):
+        report = dataclasses.replace(fresh, problems=[], date_orders={})
+        cleaner = RowCleaner(mapping, conf, profile, orders)
+        run = _Run(store, report, profile, options)
+        try:
+            run.execute(source, cleaner, dates, attempt == 1, progress, cancelled, helper)
+        except _Redo as redo:
+            orders, helper = redo.orders, None
+            continue
+        return report
+    raise AssertionError("unreachable: the second pass never asks for a third")
 
 
 def _cleaned_rows(
@@ -495,7 +508,7 @@ def _cleaned_rows(
             feed_sniffers(sniffers, cells)
             yield cleaner.clean(number, cells)
         return
-    helper = helper or _Helper(source)
+    helper = helper or _Helper(source.path, source.sheet, source.encoding)
     try:
         yield from helper.rows(cleaner, sniffers)
     finally:
@@ -528,16 +541,17 @@ class _Helper:
     stays flat; :meth:`stop` ends it whether or not it finished (cancel, errors).
     """
 
-    def __init__(self, source: TableSource) -> None:
+    def __init__(self, path: Path | str, sheet: str | None, encoding: str | None) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
         self.go = context.Queue(maxsize=1)
         self.chunks = context.Queue(maxsize=3)
-        # the helper opens the file itself: only its name, layout and encoding travel
+        self.stopped = False
+        # the helper opens the file itself, as open_table() does here
         self.process = context.Process(
             target=_read_and_clean,
-            args=(dataclasses.replace(source, _book=None), self.go, self.chunks),
+            args=(str(path), sheet, encoding, self.go, self.chunks),
             daemon=True,
         )
         self.process.start()
@@ -563,6 +577,9 @@ class _Helper:
             yield from chunk
 
     def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
         if self.process.is_alive():  # not needed (small file, cancelled, writer failed)
             self.process.terminate()
         self.process.join()
@@ -570,14 +587,16 @@ class _Helper:
         self.chunks.close()
 
 
-def _read_and_clean(source: TableSource, go: Any, chunks: Any) -> None:
+def _read_and_clean(
+    path: str, sheet: str | None, encoding: str | None, go: Any, chunks: Any
+) -> None:
     """The helper process: open the file, wait for the cleaner, read and clean the rows and
     hand them over chunk by chunk; then its date sniffers, or the exception that stopped it."""
     gc.freeze()  # as in the writer: full collections skip what the helper starts with
     gc.set_threshold(GC_YOUNG_THRESHOLD)
+    source = None
     try:
-        if source.kind == "xlsx":
-            source._workbook()  # load while the writer's first pass runs
+        source = open_table(path, sheet=sheet, encoding=encoding)
         cleaner, sniffers = go.get()
         batch: list[CleanRow] = []
         for number, cells in source.rows():
@@ -596,7 +615,8 @@ def _read_and_clean(source: TableSource, go: Any, chunks: Any) -> None:
             exc = ServiceError(f"{type(exc).__name__}: {exc}")
         chunks.put(exc)
     finally:
-        source.close()
+        if source is not None:
+            source.close()
 
 
 def _add_problem(report: ImportReport, problem: Problem) -> None:
