@@ -22,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
+import itertools
+import operator
 import os
 import pickle
 import sys
@@ -1410,21 +1412,30 @@ class _BulkInsert:
             return
         keys = tuple(rows[0])
         plan = self._plan(conn, table, keys)
-        pairs = list(zip(plan.keys, plan.converters, strict=True))
         fixed = tuple(plan.fixed.values())
+        values_of = operator.itemgetter(*keys) if len(keys) > 1 else lambda r: (r[keys[0]],)
+        converted = [(i, c) for i, c in enumerate(plan.converters) if c is not None]
+        optional = [i for i, opt in enumerate(plan.optional) if opt]
+        # which columns a row names, from which of its optional columns are NULL
+        selectors: dict[tuple[bool, ...], tuple[bool, ...]] = {}
         # rows that carry their own ids may be grouped in any order; otherwise SQLite numbers
         # them as they come, so only consecutive rows share a statement (file order kept)
         any_order = all(c.name in keys for c in table.primary_key.columns)
         groups: list[tuple[tuple[bool, ...], list[tuple[Any, ...]]]] = []
         by_mask: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
         for row in rows:
-            if len(row) != len(pairs):
+            if len(row) != len(keys):
                 raise ValueError(f"{table.name}: rows with different columns")
-            values = [row[k] if c is None else c(row[k]) for k, c in pairs]
-            mask = tuple(
-                v is not None or not opt for v, opt in zip(values, plan.optional, strict=True)
-            )
-            kept = tuple(v for v, keep in zip(values, mask, strict=True) if keep) + fixed
+            values = list(values_of(row))
+            for i, convert in converted:
+                values[i] = convert(values[i])
+            filled = tuple(values[i] is not None for i in optional)
+            mask = selectors.get(filled)
+            if mask is None:
+                named = dict.fromkeys(range(len(keys)), True)
+                named.update((i, f) for i, f in zip(optional, filled, strict=True))
+                mask = selectors[filled] = tuple(named.values())
+            kept = (*itertools.compress(values, mask), *fixed)
             group = (
                 by_mask.get(mask)
                 if any_order
