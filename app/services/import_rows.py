@@ -201,15 +201,16 @@ def number_views(e164: str, number: phonenumbers.PhoneNumber) -> tuple[str, list
     Only the parts of the number that its E.164 form keeps are used (an extension typed
     after the number is not), so the answer is the one ``phone_views(e164)`` gives.
     """
-    number = phonenumbers.PhoneNumber(
-        country_code=number.country_code,
-        national_number=number.national_number,
-        italian_leading_zero=number.italian_leading_zero,
-        number_of_leading_zeros=number.number_of_leading_zeros,
-    )
+    if number.extension or number.raw_input or number.preferred_domestic_carrier_code:
+        number = phonenumbers.PhoneNumber(
+            country_code=number.country_code,
+            national_number=number.national_number,
+            italian_leading_zero=number.italian_leading_zero,
+            number_of_leading_zeros=number.number_of_leading_zeros,
+        )
     intl = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    digits = "".join(ch for ch in national if ch.isdigit())
+    digits = "".join(filter(str.isdigit, national))
     return intl, list(dict.fromkeys(f for f in (e164.lstrip("+"), digits) if f))
 
 
@@ -231,6 +232,10 @@ def _channel(text: str) -> str:
     return "other"
 
 
+_BLANKS = re.compile(r"[ \t\u00a0]+")
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
 def _note_text(value: Any) -> str:
     """Notes keep their line breaks; everything else is cleaned like any text."""
     if value is None:
@@ -239,7 +244,7 @@ def _note_text(value: Any) -> str:
     if not text.isascii():
         text = ftfy.fix_text(text, uncurl_quotes=False, fix_character_width=False)
     text = unicodedata.normalize("NFC", text)
-    lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.splitlines()]
+    lines = [_BLANKS.sub(" ", line).strip() for line in text.splitlines()]
     text = "\n".join(line for line in lines if line)
     return "" if text.casefold() in cl.PLACEHOLDERS else text
 
@@ -288,14 +293,22 @@ class RowCleaner:
         return out
 
     def _text(self, row: CleanRow, name: str, cells: list[Any]) -> str:
+        maps = self.by_field.get(name)
+        if not maps:  # most fields are not in a given file: ~20 such calls a row
+            return ""
         parts = []
-        for m, value in self._cells(name, cells):
+        for m in maps:
+            value = cells[m.index] if m.index < len(cells) else None
+            if value is None or value == "":
+                continue
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             text = cl.repair_text(value)
             if text:
                 parts.append(text)
                 row.columns.setdefault(name, m.header)
+        if len(parts) < 2:
+            return parts[0] if parts else ""
         return " ".join(cl.unique(parts))
 
     def _date(self, row: CleanRow, name: str, cells: list[Any]):
@@ -441,7 +454,7 @@ class RowCleaner:
             code = cl.repair_text(value).upper()
             if code == "RMB":
                 code = "CNY"
-            if not re.fullmatch(r"[A-Z]{3}", code):
+            if not _CURRENCY_CODE.fullmatch(code):
                 row.error(m.header, f"'{code}' is not a currency code such as EUR")
                 return
             currency = code
