@@ -305,7 +305,13 @@ _LIST_SPLIT = re.compile(r"\s*(?:;|,|\||\n|:::| / )\s*")
 
 def split_list(value: str) -> list[str]:
     """Several values in one cell: ';', ',', '|', new lines, ' ::: ' (Google), ' / '."""
-    return [p for p in (repair_text(v) for v in _LIST_SPLIT.split(value)) if p]
+    return list(_split_list(value))
+
+
+# tag cells repeat ('VIP', 'Stammgast; Familie') as much as cities do
+@lru_cache(maxsize=4096)
+def _split_list(value: str) -> tuple[str, ...]:
+    return tuple(p for p in (repair_text(v) for v in _LIST_SPLIT.split(value)) if p)
 
 
 def _typed_phone(value: Any) -> str:
@@ -420,7 +426,9 @@ def clean_emails(value: Any) -> list[Email]:
     text = repair_text(value)
     if not text:
         return []
-    found = [clean_email(p) for p in split_list(str(value))]
+    # one address in the cell (the usual case): no need to split it and clean the part again
+    parts = split_list(str(value)) if _LIST_SPLIT.search(str(value)) else [text]
+    found = [clean_email(p) for p in parts]
     return list({e.address.lower(): e for e in found if e is not None}.values())
 
 
@@ -542,6 +550,12 @@ def parse_date_value(value: Any, order: str = "dmy") -> dt.date | dt.datetime:
     ISO, dd/mm/yyyy or mm/dd/yyyy (``order``), yyyymmdd, '15 mars 2024', '2024年3月15日',
     Excel serial numbers and the spreadsheet's own date cells are understood.
     """
+    if type(value) is str:  # equal strings are the same date (equal datetimes need not be)
+        return _parse_date_cached(value, order)
+    return _parse_date_value(value, order)
+
+
+def _parse_date_value(value: Any, order: str) -> dt.date | dt.datetime:
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=None) if value.tzinfo is None else value
     if isinstance(value, dt.date):
@@ -585,6 +599,10 @@ def parse_date_value(value: Any, order: str = "dmy") -> dt.date | dt.datetime:
     if m := _YEARLESS.match(text):
         raise YearlessDate(f"'{text}' has no year")
     raise CellError(f"'{text}' is not a date")
+
+
+# arrival and departure days repeat across a booking file, birthdays across a big one
+_parse_date_cached = lru_cache(maxsize=8192)(_parse_date_value)
 
 
 def _from_number(number: float) -> dt.date | dt.datetime:
