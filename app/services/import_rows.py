@@ -221,7 +221,10 @@ def number_views(e164: str, number: phonenumbers.PhoneNumber) -> tuple[str, list
     intl = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     digits = "".join(filter(str.isdigit, national))
-    return intl, list(dict.fromkeys(f for f in (e164.lstrip("+"), digits) if f))
+    forms = [f for f in (e164.lstrip("+"), digits) if f]
+    if len(forms) == 2 and forms[0] == forms[1]:
+        del forms[1]
+    return intl, forms
 
 
 @functools.lru_cache(maxsize=256)
