@@ -227,6 +227,28 @@ def number_views(e164: str, number: phonenumbers.PhoneNumber) -> tuple[str, list
     return intl, forms
 
 
+def _phone_cell(value: Any, region: str) -> tuple[tuple[Phone, tuple[str, list[str]]], ...]:
+    """The phones of a cell with their display and search forms (:func:`number_views`)."""
+    if type(value) is str:
+        return _phone_text_cell(value, region)
+    return _phone_numbers_views(value, region)
+
+
+def _phone_numbers_views(
+    value: Any, region: str
+) -> tuple[tuple[Phone, tuple[str, list[str]]], ...]:
+    return tuple(
+        (phone, number_views(phone.e164, number))
+        for phone, number in cl.clean_phone_numbers(value, region)
+    )
+
+
+# a returning guest's number recurs in a booking export (one row a stay); parsing,
+# validating and formatting a number costs ~0.1 ms, a miss here about 1 µs. Failures
+# (CellError) are not remembered
+_phone_text_cell = functools.lru_cache(maxsize=4096)(_phone_numbers_views)
+
+
 @functools.lru_cache(maxsize=256)
 def _status(text: str) -> str | None:
     low = fold(text).replace("_", " ")
@@ -377,12 +399,12 @@ class RowCleaner:
                 row.columns.setdefault("last_name", row.columns.get("full_name", ""))
         row.first, row.last = cl.recase_name(first), cl.recase_name(last, surname=True)
 
-        numbers: dict[str, phonenumbers.PhoneNumber] = {}
+        views: dict[str, tuple[str, list[str]]] = {}
         for m, value in self._cells("phone", cells):
             try:
-                for phone, number in cl.clean_phone_numbers(value, self.settings.region):
+                for phone, (intl, forms) in _phone_cell(value, self.settings.region):
                     row.phones.append(phone)
-                    numbers[phone.e164] = number
+                    views[phone.e164] = (intl, list(forms))  # a row's own list
             except cl.CellError as exc:
                 row.error(m.header, str(exc))
         for m, value in self._cells("email", cells):
@@ -456,7 +478,7 @@ class RowCleaner:
         if row.first or row.last:
             row.names[(row.first, row.last)] = name_views_cached(row.first, row.last)
         for phone in row.phones:
-            row.phone_views[phone.e164] = number_views(phone.e164, numbers[phone.e164])
+            row.phone_views[phone.e164] = views[phone.e164]
         anonymous = not (row.first or row.last or row.phones or row.emails or row.refs)
         if anonymous and (row.booking or row.values or row.notes):
             row.error("", "no name, phone, email or reference: cannot tell who this is")
