@@ -183,3 +183,62 @@ def test_a_helper_started_early_for_a_file_that_turns_out_small_is_stopped(
     report = importing.import_file(empty_store, path, ImportOptions(parallel=True))
     assert report.batch and report.created == 21, report.to_json()
     assert not multiprocessing.active_children()
+
+
+def test_cleaned_rows_reach_the_writer_whole_and_each_keeps_its_typed_phone():
+    import pickle
+
+    from app.services.import_mapping import ColumnMapping, Profile
+    from app.services.import_rows import RowCleaner, Settings
+
+    headers = ["Name", "Phone", "Email", "Tags", "Notes", "Arrival", "Room", "Price", "Consent"]
+    fields = [
+        "full_name",
+        "phone",
+        "email",
+        "tags",
+        "notes",
+        "booking_start",
+        "room",
+        "price",
+        "marketing_consent",
+    ]
+    cleaner = RowCleaner(
+        [
+            ColumnMapping(i, h, f, "header")
+            for i, (h, f) in enumerate(zip(headers, fields, strict=True))
+        ],
+        Settings("FR", "EUR", "Europe/Paris", "guesthouse"),
+        Profile("generic"),
+        {5: "dmy"},
+    )
+    cells = [
+        "HÃ©lÃ¨ne ROUX",
+        "06 52 52 72 72; +33 1 42 68 53 00",
+        "Helene@Example.ORG",
+        "VIP, Stammgast",
+        "Allergie aux noix\nlate arrival",
+        "15/03/2024",
+        "Lavande",
+        "240,00 €",
+        "non",
+    ]
+    row = cleaner.clean(2, cells)
+    again = cleaner.clean(3, cells)  # the same guest, a second stay
+    typed_apart = cleaner.clean(4, ["Hélène Roux", "+33652527272"])
+    assert (row.first, row.last) == ("Hélène", "Roux")  # mojibake repaired, re-cased
+    assert [p.raw for p in row.phones] == ["06 52 52 72 72", "+33 1 42 68 53 00"]
+    assert [p.raw for p in typed_apart.phones] == ["+33652527272"]
+    assert typed_apart.phones[0].e164 == row.phones[0].e164 == "+33652527272"
+    assert row.phone_views["+33652527272"] == ("+33 6 52 52 72 72", ["33652527272", "0652527272"])
+    assert row.phone_views == again.phone_views
+    assert row.phone_views["+33652527272"][1] is not again.phone_views["+33652527272"][1]
+    row.warn("Phone", "checked")  # the writer adds its own problems to a row
+    back = pickle.loads(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == row
+    assert back.consent is False and back.booking["price_minor"] == 24000
+    assert back.tags == ["VIP", "Stammgast"] and back.notes == ["Allergie aux noix\nlate arrival"]
+    assert [p.message for p in back.problems] == ["checked"]
+    empty = pickle.loads(pickle.dumps(cleaner.clean(5, ["Ana Lima"])))
+    empty.error("", "no phone")  # its empty lists are its own, not shared
+    assert not cleaner.clean(6, ["Ana Lima"]).problems

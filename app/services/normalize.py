@@ -110,9 +110,12 @@ def parse_email(raw: str) -> Email:
     return Email(address=f"{local}@{domain}", is_relay=is_relay_domain(domain))
 
 
+_RELAY_SUFFIXES = tuple("." + d for d in RELAY_DOMAINS)
+
+
 def is_relay_domain(domain: str) -> bool:
     domain = domain.lower()
-    return any(domain == d or domain.endswith("." + d) for d in RELAY_DOMAINS)
+    return domain in RELAY_DOMAINS or domain.endswith(_RELAY_SUFFIXES)
 
 
 def email_key(address: str) -> str:
