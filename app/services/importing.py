@@ -1,7 +1,8 @@
 """Import customers and bookings from CSV, Excel and vCard files; undo an import.
 
-An import reads the file twice: a first pass checks that the file is readable to the end,
-counts its rows and decides, per date column, between dd/mm and mm/dd. The second pass
+An import reads the file once. A first look at its first rows guesses, per date column,
+between dd/mm and mm/dd; the pass then checks that guess against every row and, should the
+whole column say otherwise, runs again before anything is committed. The pass
 cleans rows (``import_rows``), matches them to customers by external reference, E.164
 phone or email — existing customers and earlier rows of the same file alike — and writes
 in chunks through the connection's DB-API cursor inside ONE transaction (new customers'
@@ -86,6 +87,8 @@ __all__ = [
 ]
 
 CHUNK = 2000
+# the first chunk is small: the writer starts once this many rows are clean, not 2000
+FIRST_CHUNK = 250
 # from this many rows on, cleaning runs in a helper process while this one writes
 PARALLEL_MIN_ROWS = 20_000
 # a CSV, or a workbook that does not say how many rows it has, this big probably has that many
@@ -407,8 +410,9 @@ def import_file(
         store: the open store.
         path: the file to import.
         options: sheet, encoding, COLUMN=FIELD mapping, default region, dry run…
-        progress: called with (rows done, rows in the file).
-        cancelled: polled between chunks; when it answers True nothing is written.
+        progress: called with (rows done, rows the file announces or about that many).
+        cancelled: polled between chunks and before committing; when it answers True
+            nothing is written.
 
     Returns:
         The report; ``batch`` is the new import batch id, or None when nothing was written.
@@ -601,10 +605,10 @@ def _read_and_clean(
         source = open_table(path, sheet=sheet, encoding=encoding)
         cleaner, sniffers = go.get()
         batch: list[CleanRow] = []
-        for number, cells in source.rows():
+        for done, (number, cells) in enumerate(source.rows(), start=1):
             feed_sniffers(sniffers, cells)
             batch.append(cleaner.clean(number, cells))
-            if len(batch) == CHUNK:
+            if _chunk_ends(done):
                 chunks.put(batch)
                 batch = []
         if batch:
@@ -627,6 +631,11 @@ def _add_problem(report: ImportReport, problem: Problem) -> None:
         report.problems.append(problem)
     elif len(report.problems) == MAX_PROBLEMS:
         report.problems.append(_too_many(problem.row))
+
+
+def _chunk_ends(done: int) -> bool:
+    """Whether a chunk ends after this many rows (the writer's chunks are the helper's)."""
+    return done == FIRST_CHUNK or (done > FIRST_CHUNK and (done - FIRST_CHUNK) % CHUNK == 0)
 
 
 def _too_many(row: int) -> Problem:
@@ -743,7 +752,7 @@ class _Run:
                     elif not row.is_empty:
                         chunk.append(row)
                     done += 1
-                    if done % CHUNK == 0:
+                    if _chunk_ends(done):
                         self._apply(chunk)
                         chunk = []
                         if cancelled and cancelled():
@@ -751,6 +760,8 @@ class _Run:
                         if progress:
                             progress(done, max(announced, done))
                 self._apply(chunk)
+                if cancelled and cancelled():  # asked during the last chunk: still in time
+                    raise _Cancelled
                 if done == 0:
                     raise ImportFileError(f"{report.source} has a header but no rows to import")
                 orders, column_problems = dates.decide(sniffers)
