@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from app.services import customers, importing
 from app.services import settings as settings_svc
+from app.services.errors import ServiceError
 from app.services.import_readers import ImportFileError
 from app.services.importing import ImportOptions
 from app.services.store import Store
@@ -439,6 +440,35 @@ def test_undo_restores_the_store_exactly(demo_store, tmp_path):
         assert customers.get_profile(demo_store, cid).to_dict() == profile
     with pytest.raises(Exception, match="already undone"):
         importing.undo_import(demo_store, report.batch)
+
+
+def test_undo_after_a_merge_with_an_imported_customer_is_refused_until_the_merge_is_undone(
+    demo_store, tmp_path
+):
+    from app.services import merging
+
+    before_dump = dump(demo_store)
+    path = write(
+        tmp_path / "n.csv",
+        "Name,Phone,Arrival,Departure,Room,Price\n"
+        "Nouveau Client,06 12 34 56 78,2024-07-01,2024-07-04,Tilleul,300\n",
+    )
+    report = importing.import_file(demo_store, path)
+    new_id = by_name(demo_store)["Nouveau Client"].id
+    bookings_of_4 = len(customers.get_profile(demo_store, 4).bookings)
+    assert bookings_of_4
+    # the imported customer kept as the survivor: customer 4's own bookings now live on it
+    outcome = merging.merge(demo_store, new_id, [4])
+    with pytest.raises(ServiceError, match=rf"#{new_id}.*merge.*undo that merge first"):
+        importing.undo_import(demo_store, report.batch)
+    merged_view = customers.get_profile(demo_store, new_id)
+    assert len(merged_view.bookings) == bookings_of_4 + 1  # nothing was deleted
+    merging.unmerge(demo_store, outcome.merge_id)
+    importing.undo_import(demo_store, report.batch)
+    assert len(customers.get_profile(demo_store, 4).bookings) == bookings_of_4
+    after = dump(demo_store)
+    del after["merge_record"], before_dump["merge_record"]  # the merge and its undoing stay
+    assert after == before_dump
 
 
 def test_undo_keeps_later_staff_edits(demo_store, tmp_path):

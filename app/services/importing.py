@@ -42,6 +42,7 @@ from app.models import (
     CustomerPhone,
     ExternalRef,
     ImportBatch,
+    MergeRecord,
     Note,
     Tag,
     customer_tag,
@@ -1542,7 +1543,8 @@ def undo_import(store: Store, batch_id: int) -> UndoReport:
 
     Raises:
         NotFoundError: no such batch.
-        ServiceError: the batch was undone already.
+        ServiceError: the batch was undone already, or a customer it created has been
+            merged since (undo the merge first); nothing is changed.
     """
     with store.engine.begin() as conn:
         batch = conn.execute(
@@ -1558,6 +1560,7 @@ def undo_import(store: Store, batch_id: int) -> UndoReport:
         created = list(
             conn.scalars(select(Customer.id).where(Customer.import_batch_id == batch_id))
         )
+        _refuse_after_merges(conn, set(created))
         booking_owners = set(
             conn.scalars(select(Booking.customer_id).where(Booking.import_batch_id == batch_id))
         )
@@ -1665,6 +1668,27 @@ def undo_import(store: Store, batch_id: int) -> UndoReport:
         customers_restored=restored,
         kept_later_changes=kept,
     )
+
+
+def _refuse_after_merges(conn: Connection, created: set[int]) -> None:
+    """A customer this import created that has since been merged holds, or gave away, rows
+    that are not the import's: deleting it would delete another customer's bookings and
+    contacts. The merge is undone first (it restores both sides), then the import."""
+    if not created:
+        return
+    for merge_id, survivor, merged in conn.execute(
+        select(MergeRecord.id, MergeRecord.survivor_id, MergeRecord.merged_ids).where(
+            MergeRecord.undone_at.is_(None)
+        )
+    ):
+        involved = {survivor, *merged} & created
+        if involved:
+            others = sorted({survivor, *merged} - involved)
+            raise ServiceError(
+                f"customer #{min(involved)}, created by this import, was merged with "
+                f"{', '.join(f'#{o}' for o in others) or 'other imported customers'} "
+                f"afterwards (merge {merge_id}): undo that merge first, then the import"
+            )
 
 
 def list_batches(store: Store) -> list[BatchInfo]:
