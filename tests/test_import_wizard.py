@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QTableView, QTableWidget, QWizard
 
-from app.services import customers
+from app.services import customers, merging
 from app.ui.import_wizard import ImportWizard, open_import_dialog
 
 ROWS = [
@@ -60,7 +60,17 @@ def test_wizard_imports_with_a_fixed_column_then_undoes(qtbot, empty_store, tmp_
     zoe = customers.get_profile(empty_store, 1)
     assert zoe.display_name == "Zoé Lefèvre" and zoe.tags == ["VIP"]
 
-    qtbot.mouseClick(wizard.findChild(QPushButton, "undoButton"), Qt.MouseButton.LeftButton)
+    # merged since: the undo is refused, says why, and can be tried again once unmerged
+    merge = merging.merge(empty_store, 1, [2])
+    undo = wizard.findChild(QPushButton, "undoButton")
+    qtbot.mouseClick(undo, Qt.MouseButton.LeftButton)
+    summary = wizard.findChild(QLabel, "importSummary")
+    qtbot.waitUntil(lambda: summary.text().startswith("Not undone"), timeout=30000)
+    assert "undo that merge first" in summary.text() and undo.isEnabled()
+    assert customers.count_customers(empty_store) == 1  # the merge is intact
+    merging.unmerge(empty_store, merge.merge_id)
+
+    qtbot.mouseClick(undo, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: wizard.undone, timeout=30000)
     assert "undone" in wizard.findChild(QLabel, "importSummary").text()
     assert customers.count_customers(empty_store) == 0

@@ -1683,10 +1683,10 @@ def _refuse_after_merges(conn: Connection, created: set[int]) -> None:
     ):
         involved = {survivor, *merged} & created
         if involved:
-            others = sorted({survivor, *merged} - involved)
+            first = min(involved)
+            partners = ", ".join(f"#{o}" for o in sorted({survivor, *merged} - {first}))
             raise ServiceError(
-                f"customer #{min(involved)}, created by this import, was merged with "
-                f"{', '.join(f'#{o}' for o in others) or 'other imported customers'} "
+                f"customer #{first}, created by this import, was merged with {partners} "
                 f"afterwards (merge {merge_id}): undo that merge first, then the import"
             )
 

@@ -404,8 +404,13 @@ class RunPage(QWizardPage):
             lambda: importing.undo_import(self.wiz.store, batch),
             label=self.tr("Undoing the import…"),
             on_done=self._undone,
-            on_error=self._failed,
+            on_error=self._undo_refused,
         )
+
+    def _undo_refused(self, message: str) -> None:
+        # nothing was changed: the person can fix the cause (a merge) and try again
+        self.summary.setText(self.tr("Not undone: {0}").format(message))
+        self.undo_button.setEnabled(True)
 
     def _undone(self, result: importing.UndoReport) -> None:
         text = self.tr("Import undone: {0} customers and {1} bookings removed.").format(
