@@ -157,6 +157,7 @@ def test_helper_process_reads_a_workbook_and_stops_when_cancelled(
     serial = importing.import_file(empty_store, path, ImportOptions(dry_run=True))
     monkeypatch.setattr(importing, "PARALLEL_MIN_ROWS", 1)
     monkeypatch.setattr(importing, "CHUNK", 10)
+    monkeypatch.setattr(importing, "FIRST_CHUNK", 5)
     stopped = importing.import_file(
         empty_store, path, ImportOptions(parallel=True, skip_bad_rows=True), cancelled=lambda: True
     )

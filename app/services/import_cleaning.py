@@ -506,6 +506,12 @@ class DateOrderSniffer:
         self.month_first = 0  # second number > 12
         self.undecided = 0
 
+    def add(self, other: DateOrderSniffer) -> None:
+        """Count what another sniffer saw of the same column (another part of the file)."""
+        self.day_first += other.day_first
+        self.month_first += other.month_first
+        self.undecided += other.undecided
+
     def feed(self, value: Any) -> None:
         parts = dmy_parts(value)
         if parts is None:

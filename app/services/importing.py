@@ -507,7 +507,8 @@ def _cleaned_rows(
     Big files are read and cleaned in a helper process, a few chunks ahead of the writer,
     so reading and cleaning share the machine's cores with the writing (reading a workbook
     costs as much as cleaning it); at most three chunks wait between the two, so memory
-    stays flat. The helper's sniffers replace the given ones' counts at the end."""
+    stays flat. While the helper starts (a second or two), this process cleans the first
+    rows itself; the helper takes over after them."""
     if not parallel or not _likely_big(source):
         if helper is not None:
             helper.stop()
@@ -516,8 +517,19 @@ def _cleaned_rows(
             yield cleaner.clean(number, cells)
         return
     helper = helper or _Helper(source.path, source.sheet, source.encoding)
+    own_rows = FIRST_CHUNK + CHUNK  # two chunks: about as long as the helper takes to start
     try:
-        yield from helper.rows(cleaner, sniffers)
+        helper.start(cleaner, own_rows, list(sniffers))
+        rows = source.rows()
+        try:
+            for done, (number, cells) in enumerate(rows, start=1):
+                feed_sniffers(sniffers, cells)
+                yield cleaner.clean(number, cells)
+                if done == own_rows:
+                    break
+        finally:
+            rows.close()
+        yield from helper.rows(sniffers)
     finally:
         helper.stop()
 
@@ -563,12 +575,15 @@ class _Helper:
         )
         self.process.start()
 
-    def rows(
-        self, cleaner: RowCleaner, sniffers: dict[int, cl.DateOrderSniffer]
-    ) -> Iterator[CleanRow]:
+    def start(self, cleaner: RowCleaner, skip: int, date_columns: list[int]) -> None:
+        """Clean with ``cleaner`` from the row after the first ``skip`` (cleaned here),
+        counting the dates of ``date_columns`` as it goes."""
+        self.go.put((cleaner, skip, date_columns))
+
+    def rows(self, sniffers: dict[int, cl.DateOrderSniffer]) -> Iterator[CleanRow]:
+        """The helper's clean rows; at the end its date sniffers' counts join ``sniffers``."""
         import queue as queues
 
-        self.go.put((cleaner, sniffers))
         while True:
             try:
                 chunk = self.chunks.get(timeout=1)
@@ -577,7 +592,8 @@ class _Helper:
                     raise ServiceError("the import's helper process stopped unexpectedly") from None
                 continue
             if isinstance(chunk, dict):  # the end: what the helper's sniffers saw
-                sniffers.update(chunk)
+                for index, seen in chunk.items():
+                    sniffers[index].add(seen)
                 return
             if isinstance(chunk, BaseException):
                 raise chunk
@@ -604,9 +620,12 @@ def _read_and_clean(
     source = None
     try:
         source = open_table(path, sheet=sheet, encoding=encoding)
-        cleaner, sniffers = go.get()
+        cleaner, skip, date_columns = go.get()
+        sniffers = {index: cl.DateOrderSniffer() for index in date_columns}
         batch: list[CleanRow] = []
         for done, (number, cells) in enumerate(source.rows(), start=1):
+            if done <= skip:  # the writer cleaned these while this process started
+                continue
             feed_sniffers(sniffers, cells)
             batch.append(cleaner.clean(number, cells))
             if _chunk_ends(done):
