@@ -31,6 +31,7 @@ from app.services.normalize import (
     has_cjk,
     is_relay_domain,
     parse_email,
+    parse_phone_number,
 )
 
 # phonenumbers compiles its metadata patterns through re.compile on every call; with its own
@@ -321,27 +322,6 @@ def _typed_phone(value: Any) -> str:
     return str(value)
 
 
-def _parse_number(
-    raw: str, region: str, *, clean: bool = True
-) -> tuple[Phone, phonenumbers.PhoneNumber]:
-    """``normalize.parse_phone`` (same checks, same messages), also handing back the parsed
-    number: its display forms then need no second parse (about 0.1 ms a number).
-    ``clean=False``: ``raw`` is :func:`repair_text`'s answer, clean already."""
-    typed = clean_text(raw) if clean else raw
-    if not typed:
-        raise ValidationError("phone", "empty phone number")
-    try:
-        number = phonenumbers.parse(typed, region.upper())
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError("phone", f"'{typed}' is not a phone number ({exc})") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            "phone", f"'{typed}' is not a valid phone number for region {region.upper()}"
-        )
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return Phone(raw=typed, e164=e164), number
-
-
 def clean_phone(value: Any, region: str) -> Phone:
     """One phone to E.164 with the default region; the typed form is kept as ``raw``."""
     return clean_phone_number(value, region)[0]
@@ -362,15 +342,15 @@ def clean_phone_number(value: Any, region: str) -> tuple[Phone, phonenumbers.Pho
         if digits.startswith(code):
             # '4915123456789' from a number cell: the '+' was eaten, not a national number
             with contextlib.suppress(ValidationError):
-                phone, number = _parse_number("+" + digits, region)
+                phone, number = parse_phone_number("+" + digits, region)
                 return Phone(raw=typed, e164=phone.e164), number
     try:
-        return _parse_number(typed, region, clean=tel)
+        return parse_phone_number(typed, region, clean=tel)
     except ValidationError as exc:
         # an international number whose '+' a spreadsheet ate: 33652527272
         if len(digits) >= 11:
             try:
-                phone, number = _parse_number("+" + digits, region)
+                phone, number = parse_phone_number("+" + digits, region)
                 return Phone(raw=typed, e164=phone.e164), number
             except ValidationError:
                 pass

@@ -66,7 +66,16 @@ class Phone:
 
 def parse_phone(raw: str, default_region: str) -> Phone:
     """Parse a phone number as typed; raises ValidationError with the reason."""
-    typed = clean_text(raw)
+    return parse_phone_number(raw, default_region)[0]
+
+
+def parse_phone_number(
+    raw: str, default_region: str, *, clean: bool = True
+) -> tuple[Phone, phonenumbers.PhoneNumber]:
+    """:func:`parse_phone`, also handing back the parsed number, so its display forms need
+    no second parse (about 0.1 ms a number on an import). ``clean=False``: ``raw`` is
+    already :func:`clean_text`'s answer."""
+    typed = clean_text(raw) if clean else raw
     if not typed:
         raise ValidationError("phone", "empty phone number")
     try:
@@ -78,7 +87,7 @@ def parse_phone(raw: str, default_region: str) -> Phone:
             "phone", f"'{typed}' is not a valid phone number for region {default_region.upper()}"
         )
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return Phone(raw=typed, e164=e164)
+    return Phone(raw=typed, e164=e164), number
 
 
 def format_phone(e164: str) -> str:
