@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
 from pathlib import Path
 
 from openpyxl import load_workbook
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from app.services import export_files
 from app.ui.export_dialog import ExportDialog, open_export_dialog, open_year_export_dialog
@@ -102,25 +104,36 @@ def test_cancel_leaves_no_file(qtbot, demo_store, tmp_path, monkeypatch):
     dialog = ExportDialog(demo_store, None)
     qtbot.addWidget(dialog)
     original = dialog._job
+    midway = threading.Event()
+    cancel_pressed = threading.Event()
 
-    def job_pressing_cancel(path):
+    def job_held_midway(path):
         fn = original(path)
 
         def run(progress, cancelled):
-            def progress_then_cancel(done, total):
-                # as if the person pressed Cancel on the progress dialog
-                dialog.operation.cancelled_by_user = True
-                dialog.operation.runner.cancel_event.set()
+            def progress_then_wait(done, total):
                 progress(done, total)
+                if done and not midway.is_set():
+                    # hold the export midway until the person has pressed Cancel
+                    midway.set()
+                    assert cancel_pressed.wait(30)
 
-            return fn(progress=progress_then_cancel, cancelled=cancelled)
+            return fn(progress=progress_then_wait, cancelled=cancelled)
 
         return run
 
-    monkeypatch.setattr(dialog, "_job", job_pressing_cancel)
+    monkeypatch.setattr(dialog, "_job", job_held_midway)
     folder = tmp_path / "out"
     folder.mkdir()
     out = folder / "cancelled.xlsx"
-    _export(qtbot, dialog, out)
+    dialog.path_edit.setText(str(out))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(midway.is_set, timeout=60_000)
+    progress_dialog = dialog.operation.dialog
+    cancel_button = progress_dialog.findChild(QPushButton)
+    assert cancel_button.text() == "Cancel"
+    qtbot.mouseClick(cancel_button, Qt.MouseButton.LeftButton)
+    cancel_pressed.set()
+    qtbot.waitUntil(lambda: dialog.export_button.isEnabled(), timeout=60_000)
     assert dialog.status.text() == "Cancelled. No file was written."
     assert list(folder.iterdir()) == []
