@@ -138,6 +138,38 @@ def test_import_writes_the_index_a_rebuild_writes(empty_store, tmp_path):
         assert [h.display_name for h in again] == [h.display_name for h in hits], q
 
 
+def _automerge(store) -> list[tuple]:
+    with store.engine.connect() as conn:
+        return [
+            conn.execute(text(f"SELECT v FROM {t}_config WHERE k = 'automerge'")).all()
+            for t in ("search_fts", "search_word")
+        ]
+
+
+def test_an_import_merges_the_index_less_often_only_while_it_runs(empty_store, tmp_path):
+    seen = []
+    original = importing._Run._apply
+
+    def watching(run, rows):
+        # what the import's own transaction sees
+        seen.append(
+            run.conn.execute(
+                text("SELECT v FROM search_word_config WHERE k = 'automerge'")
+            ).scalar()
+        )
+        return original(run, rows)
+
+    path = write(tmp_path / "g.csv", _guests(30))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(importing._Run, "_apply", watching)
+        importing.import_file(empty_store, path, ImportOptions(dry_run=True))
+        assert seen and set(seen) == {search_index.BULK_AUTOMERGE}
+        assert _automerge(empty_store) == [[], []]  # rolled back with the dry run
+        importing.import_file(empty_store, path)
+    assert _automerge(empty_store) == [[(4,)], [(4,)]]  # FTS5's default again
+    _fts_ok(empty_store)
+
+
 def test_helper_process_reads_a_workbook_and_stops_when_cancelled(
     empty_store, tmp_path, monkeypatch
 ):

@@ -254,18 +254,22 @@ class IndexRow:
     @property
     def words(self) -> list[str]:
         """Words matched whole or by prefix: name tokens, then each address's start words."""
-        words = dict.fromkeys(self.tokens)
-        for address in self.emails.split(" ") if self.emails else []:
-            words.update(dict.fromkeys(email_words(address)[0]))
-        return list(words)
+        return self.words_and_domains()[0]
 
     @property
     def domain_words(self) -> list[str]:
         """Words matched only whole: each address's domain, its labels, '@' + domain."""
-        words: dict[str, None] = {}
+        return self.words_and_domains()[1]
+
+    def words_and_domains(self) -> tuple[list[str], list[str]]:
+        """``words`` and ``domain_words`` from one split of each address."""
+        words = dict.fromkeys(self.tokens)
+        domains: dict[str, None] = {}
         for address in self.emails.split(" ") if self.emails else []:
-            words.update(dict.fromkeys(email_words(address)[1]))
-        return list(words)
+            start, domain = email_words(address)
+            words.update(dict.fromkeys(start))
+            domains.update(dict.fromkeys(domain))
+        return list(words), list(domains)
 
     @property
     def sortkey(self) -> int:
@@ -309,6 +313,13 @@ _INSERT_WORD = (
     " SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?)"
 )
 _ROWS_PER_STATEMENT = 5000
+# FTS5 merges the segments of a level once it holds ``automerge`` of them (default 4). A
+# bulk write (an import) raises that to 16 for its transaction: each posting is rewritten
+# about half as often. Measured, 100k rows into a 100k store: the word index's writes
+# 4.7 s -> 2.8 s; the search bench's queries on the result were as fast (18 segments
+# instead of 10). Ordinary writes afterwards merge the extra segments a little at a time.
+BULK_AUTOMERGE = 16
+_DEFAULT_AUTOMERGE = 4
 _DELETE_WORD = f"DELETE FROM {WORD} WHERE rowid = ?"
 _DELETE_DOC = f"DELETE FROM {DOC} WHERE sortkey = ?"
 _OLD_DOCS = text(
@@ -330,6 +341,18 @@ def _insert_json(conn: Connection, sql: str, rows: list[tuple]) -> None:
     raw = conn.connection.dbapi_connection
     for part in _chunks(rows, _ROWS_PER_STATEMENT):
         raw.execute(sql, (json.dumps(part, ensure_ascii=False),))
+
+
+def set_bulk_merging(conn: Connection, bulk: bool) -> None:
+    """Merge the index's segments less often (``bulk``) or as usual, until changed again.
+
+    Stored in the FTS5 tables' configuration, so it is part of the caller's transaction: a
+    rollback undoes it with the rest.
+    """
+    raw = conn.connection.dbapi_connection
+    value = BULK_AUTOMERGE if bulk else _DEFAULT_AUTOMERGE
+    for table in (FTS, WORD):
+        raw.execute(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', ?)", (value,))
 
 
 def _chunks(items: Sequence, size: int = 500) -> Iterable[Sequence]:
@@ -370,7 +393,8 @@ def replace_rows(conn: Connection, rows: Iterable[IndexRow], *, fresh: bool = Fa
     for r in changed:
         key = r.sortkey
         docs.append((key, r.customer_id, r.recency, int(r.archived), r.names, r.phones, r.emails))
-        words.append((key, " ".join(r.words), " ".join(r.domain_words), r.phones))
+        start, domains = r.words_and_domains()
+        words.append((key, " ".join(start), " ".join(domains), r.phones))
     _insert_json(conn, _INSERT_DOC, docs)
     _insert_json(conn, _INSERT_WORD, words)
     _remember_vocabulary(conn, {t for r in changed for t in r.tokens})

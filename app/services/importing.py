@@ -780,6 +780,7 @@ class _Run:
                         if progress:
                             progress(done, max(announced, done))
                 self._apply(chunk)
+                search_index.set_bulk_merging(conn, False)
                 if cancelled and cancelled():  # asked during the last chunk: still in time
                     raise _Cancelled
                 if done == 0:
@@ -828,6 +829,7 @@ class _Run:
             insert(ImportBatch).values(created_at=self.now, source=self.report.source[:500])
         ).inserted_primary_key[0]
         self.next_cid = (conn.scalar(select(func.max(Customer.id))) or 0) + 1
+        search_index.set_bulk_merging(conn, True)
         for name, tag_id in conn.execute(select(Tag.name, Tag.id)):
             self.tag_ids[cl.fold_key(name)] = tag_id
             self.tag_names[tag_id] = name
