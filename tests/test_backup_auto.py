@@ -6,8 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
-from app.services import backup, customers
+from app.services import backup, customers, importing
 from app.services import backup_rotation as rot
 from app.services import settings as settings_svc
 from app.services.customers import CustomerInput
@@ -40,8 +41,16 @@ def test_run_writes_checks_records_and_is_not_due_again_for_a_day(demo_store, tm
     assert status.ok and status.last_good_at == NOW
 
 
+def _age_history(store) -> None:
+    """The demo's own changes a day back: a store built in the same second as the backup
+    below would otherwise look changed since it (the backup log keeps whole seconds)."""
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET at = datetime(at, '-1 day')"))
+
+
 def test_on_quit_runs_again_only_when_something_changed(demo_store, tmp_path):
     _enable(demo_store, tmp_path)
+    _age_history(demo_store)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     rot.run_auto_backup(demo_store, now)
     later = now + dt.timedelta(minutes=30)
@@ -49,6 +58,26 @@ def test_on_quit_runs_again_only_when_something_changed(demo_store, tmp_path):
     customers.add_customer(demo_store, CustomerInput(first_name="New", last_name="Guest"))
     # the audit event of the change is stamped after the backup
     assert rot.auto_backup_due(demo_store, later + dt.timedelta(minutes=1), on_quit=True)
+
+
+def test_on_quit_runs_again_after_an_import_and_after_its_undo(demo_store, tmp_path):
+    _enable(demo_store, tmp_path)
+    _age_history(demo_store)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    rot.run_auto_backup(demo_store, now)
+    later = now + dt.timedelta(minutes=30)
+    csv_file = tmp_path / "guests.csv"
+    csv_file.write_text("Name,Phone\nAna Lima,06 11 22 33 44\n", encoding="utf-8")
+    report = importing.import_file(demo_store, csv_file)
+    # an import writes outside the ORM session: it must still count as a change
+    assert rot.auto_backup_due(demo_store, later + dt.timedelta(minutes=1), on_quit=True)
+    second = dt.datetime.now(dt.UTC)
+    rot.run_auto_backup(demo_store, second)
+    with demo_store.engine.begin() as conn:  # the import, a second older than this backup
+        conn.execute(text("UPDATE audit_event SET at = datetime(at, '-1 second')"))
+    assert not rot.auto_backup_due(demo_store, second + dt.timedelta(minutes=1), on_quit=True)
+    importing.undo_import(demo_store, report.batch)
+    assert rot.auto_backup_due(demo_store, second + dt.timedelta(minutes=2), on_quit=True)
 
 
 def test_missing_folder_is_recorded_and_warned_about(demo_store, tmp_path):

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy import text
 
-from app.services import customers, importing
+from app.services import audit, customers, importing
 from app.services import settings as settings_svc
 from app.services.errors import ServiceError
 from app.services.import_readers import ImportFileError
@@ -478,6 +478,36 @@ def test_undo_keeps_later_staff_edits(demo_store, tmp_path):
     result = importing.undo_import(demo_store, report.batch)
     assert customers.get_profile(demo_store, 1).city == "Marseille"
     assert result.kept_later_changes
+
+
+def test_an_import_and_its_undo_are_in_the_audit_trail(demo_store, tmp_path):
+    """The customer's history says what the import changed and what its undo put back."""
+    path = write(
+        tmp_path / "h.csv",
+        "Name,Phone,Email,City\n"
+        "Jean-Pierre Dupont,06 52 52 72 72,jp.new@example.org,Lyon\n"
+        "Ana Lima,06 11 22 33 44,,Porto\n",
+    )
+    report = importing.import_file(demo_store, path)
+    assert report.created == 1 and report.updated == 1
+    imported = audit.events_for_customer(demo_store, 1)[0]
+    assert imported["action"] == "update" and imported["entity"] == "import_batch"
+    assert imported["entity_id"] == report.batch
+    assert imported["changes"]["city"][1] == "Lyon"
+    assert imported["changes"]["emails"] == [None, ["jp.new@example.org"]]
+    with demo_store.engine.connect() as conn:
+        batch_event = conn.execute(
+            text(
+                "SELECT action, changes FROM audit_event WHERE entity = 'import_batch'"
+                " AND customer_id IS NULL"
+            )
+        ).one()
+    assert batch_event[0] == "import"
+    assert json.loads(batch_event[1])["created"] == [None, 1]
+    importing.undo_import(demo_store, report.batch)
+    undone = audit.events_for_customer(demo_store, 1)[0]
+    assert undone["action"] == "undo-import" and undone["changes"]["city"] == ["Lyon", None]
+    assert undone["changes"]["emails"] == [["jp.new@example.org"], None]
 
 
 def test_map_overrides_and_joined_columns(empty_store, tmp_path):

@@ -879,6 +879,48 @@ class _Run:
             .where(ImportBatch.id == self.batch_id)
             .values(summary=summary, undo_log=undo)
         )
+        self._record_events(undo["customers"])
+
+    def _record_events(self, customers: dict[str, dict[str, Any]]) -> None:
+        """One event for the batch, and one for each existing customer it changed, in the
+        customer's history; customers it created carry the batch id instead."""
+        counts = {
+            "created": [None, self.report.created],
+            "updated": [None, self.report.updated],
+            "bookings_created": [None, self.report.bookings_created],
+            "source": [None, self.report.source[:200]],
+        }
+        events = [_batch_event("import", self.batch_id, None, counts)]
+        added: dict[int, dict[str, list[Any]]] = {}
+        for key, name, value in (
+            ("phones", "phones", lambda e: e[1]),
+            ("emails", "emails", lambda e: e[1]),
+            ("refs", "external_refs", lambda e: f"{e[1]}:{e[2]}"),
+            ("tag_links", "tags", lambda e: self.tag_names.get(e[1], str(e[1]))),
+            ("notes", "notes", lambda e: e[1]),
+        ):
+            for entry in self.log[key]:
+                added.setdefault(entry[0], {}).setdefault(name, [None, []])[1].append(value(entry))
+        # grouped over the whole batch, not asked with IN (…): a re-import may update more
+        # customers than SQLite takes parameters
+        bookings = self.conn.execute(
+            select(Booking.customer_id, func.count())
+            .where(Booking.import_batch_id == self.batch_id)
+            .group_by(Booking.customer_id)
+        )
+        for cid, n in bookings:
+            if cid in self.updated_ids:
+                added.setdefault(cid, {})["bookings"] = [None, n]
+        for cid in sorted(self.updated_ids):
+            entry = customers.get(str(cid), {"before": {}, "after": {}})
+            changes = {
+                name: [old, entry["after"].get(name)]
+                for name, old in entry["before"].items()
+                if name != "updated_at" and old != entry["after"].get(name)
+            }
+            changes.update(added.get(cid, {}))
+            events.append(_batch_event("update", self.batch_id, cid, changes))
+        tracking.record_events(self.conn, self.store.actor, events)
 
     def _after(self, cid: int, before: dict[str, Any]) -> dict[str, Any]:
         row = self.conn.execute(
@@ -1581,7 +1623,8 @@ def undo_import(store: Store, batch_id: int) -> UndoReport:
         created = list(
             conn.scalars(select(Customer.id).where(Customer.import_batch_id == batch_id))
         )
-        _refuse_after_merges(conn, set(created))
+        created_set = set(created)
+        _refuse_after_merges(conn, created_set)
         booking_owners = set(
             conn.scalars(select(Booking.customer_id).where(Booking.import_batch_id == batch_id))
         )
@@ -1633,6 +1676,7 @@ def undo_import(store: Store, batch_id: int) -> UndoReport:
         kept: list[str] = []
         restored = 0
         changed_ids = []
+        put_back: dict[int, dict[str, list[Any]]] = {}
         for key, entry in undo_log.get("customers", {}).items():
             cid = int(key)
             before, after = entry["before"], entry["after"]
@@ -1664,6 +1708,9 @@ def undo_import(store: Store, batch_id: int) -> UndoReport:
                 conn.execute(update(Customer).where(Customer.id == cid).values(**values))
             restored += 1
             changed_ids.append(cid)
+            put_back[cid] = {
+                k: [_jsonable(now[k]), _jsonable(v)] for k, v in values.items() if k != "updated_at"
+            }
         for tag_id in undo_log.get("new_tags", []):
             still_used = conn.scalar(
                 select(func.count())
@@ -1682,6 +1729,22 @@ def undo_import(store: Store, batch_id: int) -> UndoReport:
             .where(ImportBatch.id == batch_id)
             .values(undone_at=dt.datetime.now(dt.UTC))
         )
+        counts = {
+            "customers_deleted": [len(created), 0],
+            "bookings_deleted": [bookings_deleted, 0],
+            "customers_restored": [None, restored],
+        }
+        for key, name in (("phones", "phones"), ("emails", "emails"), ("refs", "external_refs")):
+            for cid, *entry in undo_log.get(key, []):
+                if cid not in created_set:
+                    removed = put_back.setdefault(cid, {}).setdefault(name, [[], None])
+                    removed[0].append(":".join(entry))
+        events = [_batch_event("undo-import", batch_id, None, counts)]
+        events += [
+            _batch_event("undo-import", batch_id, cid, changes)
+            for cid, changes in sorted(put_back.items())
+        ]
+        tracking.record_events(conn, store.actor, events)
     return UndoReport(
         batch=batch_id,
         customers_deleted=len(created),
@@ -1689,6 +1752,18 @@ def undo_import(store: Store, batch_id: int) -> UndoReport:
         customers_restored=restored,
         kept_later_changes=kept,
     )
+
+
+def _batch_event(
+    action: str, batch_id: int, customer_id: int | None, changes: dict[str, list[Any]]
+) -> dict[str, Any]:
+    return {
+        "action": action,
+        "entity": "import_batch",
+        "entity_id": batch_id,
+        "customer_id": customer_id,
+        "changes": changes,
+    }
 
 
 def _refuse_after_merges(conn: Connection, created: set[int]) -> None:
