@@ -425,3 +425,31 @@ def test_the_lists_ids_only_search_gives_the_same_customers_in_the_same_order(bo
             hits = search.search(s, query, limit=100, include_archived=archived)
             found = search.search_ids(s, query, limit=100, include_archived=archived)
             assert found and found == [h.id for h in hits], (query, archived)
+
+
+def test_a_rebuild_with_a_helper_process_writes_what_a_serial_one_writes(demo_store, monkeypatch):
+    """Restores and migrations of big stores build the rows in a helper process."""
+    pools = []
+    get_context = search_index.multiprocessing.get_context
+
+    def recording(method):
+        pools.append(method)
+        return get_context(method)
+
+    monkeypatch.setattr(search_index.multiprocessing, "get_context", recording)
+
+    def state() -> tuple[list, dict]:
+        with demo_store.engine.connect() as conn:
+            docs = conn.execute(text("SELECT * FROM search_doc ORDER BY sortkey")).all()
+        found = {q: _ids(demo_store, q) for q in ("zoe", "dupomt", "7272", "张伟", "gmail")}
+        return docs, found
+
+    with demo_store.engine.begin() as conn:
+        assert search_index.rebuild(conn, chunk=64, parallel=False) == 300
+    serial = state()
+    assert pools == []
+    with demo_store.engine.begin() as conn:
+        assert search_index.rebuild(conn, chunk=64, parallel=True) == 300
+        conn.execute(text("INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"))
+    assert pools == ["spawn"]
+    assert state() == serial and all(serial[1].values())
