@@ -128,13 +128,19 @@ def fold(value: str) -> str:
     The same rule as ``services.normalize.fold`` (kept here so the migration that rebuilds
     the index does not import the service layer).
     """
+    if value.isascii():  # most names: nothing to decompose (same answer, 5x sooner)
+        return _SPACES.sub(" ", value.lower()).strip()
     decomposed = unicodedata.normalize("NFKD", value.casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped).strip()
 
 
-def is_cjk(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff"
+_CJK = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
+
+
+def has_cjk(text: str) -> bool:
+    """Whether ``text`` holds a CJK ideograph (the unified blocks and the compatibility one)."""
+    return _CJK.search(text) is not None
 
 
 def name_tokens(first: str, last: str, display: str) -> list[str]:
@@ -150,7 +156,7 @@ def name_tokens(first: str, last: str, display: str) -> list[str]:
             words = _WORD.findall(chunk)
             for word in words:
                 out[word] = None
-                if any(is_cjk(ch) for ch in word):
+                if has_cjk(word):
                     for ch in word:
                         out[ch] = None
             if len(words) > 1:  # 'jean-pierre' is also typed 'jeanpierre'
@@ -160,8 +166,8 @@ def name_tokens(first: str, last: str, display: str) -> list[str]:
         if value:
             add_words(value)
             add_words(value.lower().translate(_GERMAN))
-            add_words(unidecode(value) if not any(is_cjk(ch) for ch in value) else "")
-    if any(is_cjk(ch) for ch in first + last):
+            add_words(unidecode(value) if not has_cjk(value) else "")
+    if has_cjk(first + last):
         family = lazy_pinyin(last, errors="ignore")
         given = lazy_pinyin(first, errors="ignore")
         for syllable in family + given:
@@ -364,9 +370,7 @@ def _chunks(items: Sequence, size: int = 500) -> Iterable[Sequence]:
 
 
 def _remember_vocabulary(conn: Connection, tokens: set[str]) -> None:
-    wanted = sorted(
-        t for t in tokens if len(t) >= FUZZY_MIN_TOKEN and not any(is_cjk(ch) for ch in t)
-    )
+    wanted = sorted(t for t in tokens if len(t) >= FUZZY_MIN_TOKEN and not has_cjk(t))
     known: set[str] = set()
     for part in _chunks(wanted):
         known.update(r[0] for r in conn.execute(_KNOWN_TOKENS, {"tokens": list(part)}))
