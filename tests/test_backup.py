@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import io
 import shutil
@@ -13,7 +14,7 @@ import pyrage
 import pytest
 from pyrage import x25519
 
-from app.models import migrate
+from app.models import migrate, search_index
 from app.services import backup, customers, notes, restore, vault
 from app.services import backup_format as fmt
 from app.services.customers import CustomerInput
@@ -212,6 +213,46 @@ def test_restore_keeps_the_replaced_store_as_a_safety_copy(rich_store, tmp_path)
         old.close()
         new.close()
     assert not list(directory.glob(".restore-*"))
+
+
+def test_restore_progress_runs_once_to_the_end_and_a_cancel_while_indexing_leaves_nothing(
+    rich_store, tmp_path, monkeypatch
+):
+    # the index is rebuilt 50 customers at a time, as a big store is 5,000 at a time
+    monkeypatch.setattr(search_index, "rebuild", functools.partial(search_index.rebuild, chunk=50))
+    kit = _kit(rich_store, tmp_path)
+    out = tmp_path / "b.age"
+    backup.create_backup(rich_store, out)
+    target = tmp_path / "new-machine"
+    seen: list[tuple[int, int]] = []
+    prepared = restore.prepare_restore(
+        out,
+        target,
+        recovery_key=str(kit),
+        new_passphrase=NEW_PASS,
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    restore.discard(prepared)
+    fractions = [d / t for d, t in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1  # one bar, never backwards
+    assert any(0.6 < f < 1 for f in fractions)  # the index rebuild moves it too
+    # Cancel pressed once the backup is loaded, while the search index is being rebuilt
+    pressed = []
+
+    def cancel_when_indexing(done: int, total: int) -> None:
+        if done / total > 0.6:
+            pressed.append(True)
+
+    with pytest.raises(backup.BackupCancelledError):
+        restore.prepare_restore(
+            out,
+            target,
+            recovery_key=str(kit),
+            new_passphrase=NEW_PASS,
+            progress=cancel_when_indexing,
+            cancelled=lambda: bool(pressed),
+        )
+    assert not list(target.glob(".restore-*")) and not (target / "regulars.db").exists()
 
 
 # ---------------------------------------------------------------- bad input
