@@ -48,12 +48,17 @@ def _age_history(store) -> None:
         conn.execute(text("UPDATE audit_event SET at = datetime(at, '-1 day')"))
 
 
-def test_on_quit_runs_again_only_when_something_changed(demo_store, tmp_path):
-    _enable(demo_store, tmp_path)
-    _age_history(demo_store)
+def _backed_up_now(store, folder: Path) -> dt.datetime:
+    """Automatic backups on, one just made; returns half an hour later."""
+    _enable(store, folder)
+    _age_history(store)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    rot.run_auto_backup(demo_store, now)
-    later = now + dt.timedelta(minutes=30)
+    rot.run_auto_backup(store, now)
+    return now + dt.timedelta(minutes=30)
+
+
+def test_on_quit_runs_again_only_when_something_changed(demo_store, tmp_path):
+    later = _backed_up_now(demo_store, tmp_path)
     assert not rot.auto_backup_due(demo_store, later, on_quit=True)
     customers.add_customer(demo_store, CustomerInput(first_name="New", last_name="Guest"))
     # the audit event of the change is stamped after the backup
@@ -61,11 +66,7 @@ def test_on_quit_runs_again_only_when_something_changed(demo_store, tmp_path):
 
 
 def test_on_quit_runs_again_after_an_import_and_after_its_undo(demo_store, tmp_path):
-    _enable(demo_store, tmp_path)
-    _age_history(demo_store)
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    rot.run_auto_backup(demo_store, now)
-    later = now + dt.timedelta(minutes=30)
+    later = _backed_up_now(demo_store, tmp_path)
     csv_file = tmp_path / "guests.csv"
     csv_file.write_text("Name,Phone\nAna Lima,06 11 22 33 44\n", encoding="utf-8")
     report = importing.import_file(demo_store, csv_file)

@@ -484,23 +484,19 @@ def _customer_fields(conn: Connection, ids: Sequence[int]) -> list[tuple]:
     """What :func:`build_rows` needs of these (ascending) customers, read in three queries."""
     lo, hi = ids[0], ids[-1]
     phones: dict[int, list[str]] = {}
-    for cid, e164 in conn.execute(
-        text(
-            "SELECT customer_id, e164 FROM customer_phone WHERE customer_id BETWEEN :lo AND :hi"
-            " ORDER BY customer_id, position, id"
-        ),
-        {"lo": lo, "hi": hi},
-    ):
-        phones.setdefault(cid, []).append(e164)
     emails: dict[int, list[str]] = {}
-    for cid, address in conn.execute(
-        text(
-            "SELECT customer_id, address FROM customer_email"
-            " WHERE customer_id BETWEEN :lo AND :hi ORDER BY customer_id, position, id"
-        ),
-        {"lo": lo, "hi": hi},
+    for table, column, found in (
+        ("customer_phone", "e164", phones),
+        ("customer_email", "address", emails),
     ):
-        emails.setdefault(cid, []).append(address)
+        for cid, value in conn.execute(
+            text(
+                f"SELECT customer_id, {column} FROM {table}"
+                " WHERE customer_id BETWEEN :lo AND :hi ORDER BY customer_id, position, id"
+            ),
+            {"lo": lo, "hi": hi},
+        ):
+            found.setdefault(cid, []).append(value)
     return [
         (cid, first, last, display, phones.get(cid, []), emails.get(cid, []), visit, archived)
         for cid, first, last, display, visit, archived in conn.execute(
