@@ -323,7 +323,7 @@ _INSERT_WORD = (
 )
 _ROWS_PER_STATEMENT = 5000
 # FTS5 merges the segments of a level once it holds ``automerge`` of them (default 4). A
-# bulk write (an import) raises that to 16 for its transaction: each posting is rewritten
+# bulk write (an import, a rebuild) raises that to 16 meanwhile: each posting is rewritten
 # about half as often. Measured, 100k rows into a 100k store: the word index's writes
 # 4.7 s -> 2.8 s; the search bench's queries on the result were as fast (18 segments
 # instead of 10). Ordinary writes afterwards merge the extra segments a little at a time.
