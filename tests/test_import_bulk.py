@@ -138,7 +138,7 @@ def test_import_writes_the_index_a_rebuild_writes(empty_store, tmp_path):
         assert [h.display_name for h in again] == [h.display_name for h in hits], q
 
 
-def _automerge(store) -> list[tuple]:
+def _automerge(store) -> list[list]:
     with store.engine.connect() as conn:
         return [
             conn.execute(text(f"SELECT v FROM {t}_config WHERE k = 'automerge'")).all()
