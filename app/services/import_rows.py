@@ -345,22 +345,19 @@ class RowCleaner:
     # -------------------------------------------------------------- helpers
 
     def _cells(self, name: str, cells: list[Any]) -> list[tuple[ColumnMapping, Any]]:
+        maps = self.by_field.get(name)
+        if not maps:  # most fields are not in a given file: ~20 such calls a row
+            return []
         out = []
-        for m in self.by_field.get(name, ()):
+        for m in maps:
             value = cells[m.index] if m.index < len(cells) else None
             if value is not None and value != "":
                 out.append((m, value))
         return out
 
     def _text(self, row: CleanRow, name: str, cells: list[Any]) -> str:
-        maps = self.by_field.get(name)
-        if not maps:  # most fields are not in a given file: ~20 such calls a row
-            return ""
         parts = []
-        for m in maps:
-            value = cells[m.index] if m.index < len(cells) else None
-            if value is None or value == "":
-                continue
+        for m, value in self._cells(name, cells):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             text = cl.repair_text(value)
