@@ -510,6 +510,20 @@ def test_an_import_and_its_undo_are_in_the_audit_trail(demo_store, tmp_path):
     assert undone["changes"]["emails"] == [["jp.new@example.org"], None]
 
 
+def test_bookings_an_import_adds_to_a_customer_are_in_the_history(demo_store, tmp_path):
+    path = write(
+        tmp_path / "b.csv",
+        "Name,Phone,Arrival,Departure\n"
+        "Jean-Pierre Dupont,06 52 52 72 72,2027-03-01,2027-03-03\n"
+        "Jean-Pierre Dupont,06 52 52 72 72,2027-05-10,2027-05-12\n"
+        "Ana Lima,06 11 22 33 44,2027-04-01,2027-04-02\n",
+    )
+    report = importing.import_file(demo_store, path)
+    assert report.created == 1 and report.bookings_created == 3
+    event = audit.events_for_customer(demo_store, 1)[0]
+    assert event["entity"] == "import_batch" and event["changes"]["bookings"] == [None, 2]
+
+
 def test_map_overrides_and_joined_columns(empty_store, tmp_path):
     rows = ["Col A,Col B,Col C,Tel.", "Jean,Pierre,Martin,0611223344"]
     path = write(tmp_path / "m.csv", "\n".join(rows))

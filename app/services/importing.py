@@ -20,6 +20,7 @@ put the store back exactly.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import gc
@@ -700,6 +701,8 @@ class _Run:
         self.mixed_case_emails: dict[str, int] = {}
         self.new_tags: list[int] = []
         self.updated_ids: set[int] = set()
+        # bookings this import added to customers that existed before it (their history)
+        self.bookings_added: collections.Counter[int] = collections.Counter()
         self.before: dict[int, dict[str, Any]] = {}
         self.log: dict[str, list[Any]] = {
             "phones": [],
@@ -892,25 +895,13 @@ class _Run:
         }
         events = [_batch_event("import", self.batch_id, None, counts)]
         added: dict[int, dict[str, list[Any]]] = {}
-        for key, name, value in (
-            ("phones", "phones", lambda e: e[1]),
-            ("emails", "emails", lambda e: e[1]),
-            ("refs", "external_refs", lambda e: f"{e[1]}:{e[2]}"),
-            ("tag_links", "tags", lambda e: self.tag_names.get(e[1], str(e[1]))),
-            ("notes", "notes", lambda e: e[1]),
-        ):
-            for entry in self.log[key]:
-                added.setdefault(entry[0], {}).setdefault(name, [None, []])[1].append(value(entry))
-        # grouped over the whole batch, not asked with IN (…): a re-import may update more
-        # customers than SQLite takes parameters
-        bookings = self.conn.execute(
-            select(Booking.customer_id, func.count())
-            .where(Booking.import_batch_id == self.batch_id)
-            .group_by(Booking.customer_id)
-        )
-        for cid, n in bookings:
-            if cid in self.updated_ids:
-                added.setdefault(cid, {})["bookings"] = [None, n]
+        for key, name in _LOGGED_AS.items():
+            for cid, *entry in self.log[key]:
+                if key == "tag_links":
+                    entry = [self.tag_names.get(entry[0], str(entry[0]))]
+                added.setdefault(cid, {}).setdefault(name, [None, []])[1].append(_logged(entry))
+        for cid, n in self.bookings_added.items():
+            added.setdefault(cid, {})["bookings"] = [None, n]
         for cid in sorted(self.updated_ids):
             entry = customers.get(str(cid), {"before": {}, "after": {}})
             changes = {
@@ -1298,6 +1289,8 @@ class _Run:
                     )
                 )
                 self.report.bookings_created += 1
+                if not state.new:
+                    self.bookings_added[cid] += 1
                 changed = True
         if changed:
             state.touched = True
@@ -1734,11 +1727,11 @@ def undo_import(store: Store, batch_id: int) -> UndoReport:
             "bookings_deleted": [bookings_deleted, 0],
             "customers_restored": [None, restored],
         }
-        for key, name in (("phones", "phones"), ("emails", "emails"), ("refs", "external_refs")):
+        for key in ("phones", "emails", "refs"):
             for cid, *entry in undo_log.get(key, []):
                 if cid not in created_set:
-                    removed = put_back.setdefault(cid, {}).setdefault(name, [[], None])
-                    removed[0].append(":".join(entry))
+                    removed = put_back.setdefault(cid, {}).setdefault(_LOGGED_AS[key], [[], None])
+                    removed[0].append(_logged(entry))
         events = [_batch_event("undo-import", batch_id, None, counts)]
         events += [
             _batch_event("undo-import", batch_id, cid, changes)
@@ -1752,6 +1745,21 @@ def undo_import(store: Store, batch_id: int) -> UndoReport:
         customers_restored=restored,
         kept_later_changes=kept,
     )
+
+
+# the undo log's lists of what an import added, by the names its audit events give them
+_LOGGED_AS = {
+    "phones": "phones",
+    "emails": "emails",
+    "refs": "external_refs",
+    "tag_links": "tags",
+    "notes": "notes",
+}
+
+
+def _logged(entry: list[Any]) -> str:
+    """An undo-log entry without its customer id, as the audit event shows it."""
+    return ":".join(str(part) for part in entry)
 
 
 def _batch_event(
