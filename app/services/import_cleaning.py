@@ -315,6 +315,12 @@ def _split_list(value: str) -> tuple[str, ...]:
     return tuple(p for p in (repair_text(v) for v in _LIST_SPLIT.split(value)) if p)
 
 
+def _cell_parts(value: Any, text: str) -> list[str]:
+    """A cell's values (:func:`split_list`); ``text`` is the cell already repaired, its one
+    value in the usual case, so that one is not cleaned a second time."""
+    return split_list(str(value)) if _LIST_SPLIT.search(str(value)) else [text]
+
+
 def _typed_phone(value: Any) -> str:
     # spreadsheets turn 33652527272 into 33652527272.0 and drop leading zeros
     if isinstance(value, float) and value.is_integer():
@@ -369,8 +375,7 @@ def clean_phone_numbers(value: Any, region: str) -> list[tuple[Phone, phonenumbe
     text = repair_text(value)
     if not text:
         return []
-    # one number in the cell (the usual case): no need to split it and clean the parts again
-    parts = split_list(str(value)) if _LIST_SPLIT.search(str(value)) else [text]
+    parts = _cell_parts(value, text)
     try:
         found = [clean_phone_number(p, region) for p in parts]
         if len(found) == 1:
@@ -412,8 +417,7 @@ def clean_emails(value: Any) -> list[Email]:
     text = repair_text(value)
     if not text:
         return []
-    # one address in the cell (the usual case): no need to split it and clean the part again
-    parts = split_list(str(value)) if _LIST_SPLIT.search(str(value)) else [text]
+    parts = _cell_parts(value, text)
     found = [clean_email(p) for p in parts]
     return list({e.address.lower(): e for e in found if e is not None}.values())
 
