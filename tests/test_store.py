@@ -33,6 +33,25 @@ def test_migrated_schema_equals_the_models(empty_store):
     assert diff == []
 
 
+def test_merge_links_are_found_through_the_partial_index(empty_store):
+    """Deleting a customer looks for profiles merged into it (ON DELETE SET NULL): with the
+    index of merged profiles only, that lookup must still not read every customer row."""
+    with empty_store.engine.connect() as conn:
+        plan = " ".join(
+            r[-1]
+            for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT id FROM customer WHERE merged_into_id = 7"
+            )
+        )
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'ix_customer_merged_into_id'"
+        ).scalar()
+        names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master")}
+    assert "USING COVERING INDEX ix_customer_merged_into_id" in plan
+    assert "WHERE merged_into_id IS NOT NULL" in sql
+    assert "ix_customer_display_name" not in names
+
+
 def test_connection_pragmas(empty_store):
     with empty_store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"

@@ -40,12 +40,20 @@ class Customer(Base):
         Index("ix_customer_match_name", "sort_name", "birthday", "postcode"),
         # the few customers the list hides: found without reading every customer row
         Index("ix_customer_hidden", "id", sqlite_where=text(HIDDEN_SQL)),
+        # for ON DELETE SET NULL and merge lookups only: the NULLs of the unmerged majority
+        # are left out (every import paid for them)
+        Index(
+            "ix_customer_merged_into_id",
+            "merged_into_id",
+            sqlite_where=text("merged_into_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(String(200), default="")
     last_name: Mapped[str] = mapped_column(String(200), default="")
-    display_name: Mapped[str] = mapped_column(String(401), default="", index=True)
+    # no index: nothing looks customers up or sorts them by it (sort_name does that)
+    display_name: Mapped[str] = mapped_column(String(401), default="")
     # casefolded, accent-free key so sorting by name is one index scan
     sort_name: Mapped[str] = mapped_column(String(401), default="", index=True)
     preferred_language: Mapped[str | None] = mapped_column(String(16))
@@ -73,7 +81,7 @@ class Customer(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     merged_into_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customer.id", ondelete="SET NULL"), index=True
+        ForeignKey("customer.id", ondelete="SET NULL")
     )
     import_batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("import_batch.id", ondelete="SET NULL"), index=True
