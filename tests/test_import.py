@@ -577,7 +577,7 @@ def test_a_date_column_is_decided_by_all_its_rows_not_the_first_ones(
     # against every row; here the first rows could be either, and the last says mm/dd
     monkeypatch.setattr(importing._DateColumns, "FIRST_ROWS", 3)
     monkeypatch.setattr(importing, "PARALLEL_MIN_ROWS", 1)
-    # in parallel the writer cleans the first 2 + 3 rows, the helper the rest: the last
+    # in parallel the writer cleans the first 2 + 3 + 3 rows, the helper the rest: the last
     # row's mm/dd is seen only by the helper's count, which must reach the decision
     monkeypatch.setattr(importing, "FIRST_CHUNK", 2)
     monkeypatch.setattr(importing, "CHUNK", 3)
@@ -612,8 +612,8 @@ def test_cleaning_in_a_helper_process_gives_the_same_import(empty_store, tmp_pat
     path = write(tmp_path / "many.csv", "\n".join(rows))
     serial = importing.import_file(empty_store, path, ImportOptions(dry_run=True))
     monkeypatch.setattr(importing, "PARALLEL_MIN_ROWS", 1)
-    monkeypatch.setattr(importing, "FIRST_CHUNK", 20)  # the writer cleans 70 rows, the
-    monkeypatch.setattr(importing, "CHUNK", 50)  # helper the other 231
+    monkeypatch.setattr(importing, "FIRST_CHUNK", 20)  # the writer cleans 120 rows, the
+    monkeypatch.setattr(importing, "CHUNK", 50)  # helper the other 181
     parallel = importing.import_file(
         empty_store, path, ImportOptions(skip_bad_rows=True, parallel=True)
     )
