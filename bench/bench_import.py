@@ -194,6 +194,12 @@ def _child(target, *args):
     return result
 
 
+# the CSV figure sits close to its target on a shared machine whose speed drifts by a fifth
+# within an hour: its import runs three times and the median is the figure (all three in
+# the note); a workbook runs once (far from its target, and each run is slow)
+RUNS = {"csv": 3, "xlsx": 1}
+
+
 def run(ctx: Context) -> list[Figure]:
     figures = []
     for kind, label, write, target in (
@@ -205,15 +211,23 @@ def run(ctx: Context) -> list[Figure]:
         with timer() as t:
             write(path, ctx.size)
         bare, bare_peak, bare_cpu = _child(_bare_read, str(path), kind)
-        store_dir = ctx.copy(f"store-{write.__name__}")
-        elapsed, cpu, helper, load, peak, base, created, updated, skipped = _child(
-            _import, str(store_dir), str(path)
-        )
-        shutil.rmtree(store_dir)
+        runs = []
+        for _ in range(RUNS[kind]):
+            store_dir = ctx.copy(f"store-{write.__name__}")
+            runs.append(_child(_import, str(store_dir), str(path)))
+            shutil.rmtree(store_dir)
+        runs.sort(key=lambda r: r[0])
+        elapsed, cpu, helper, load, peak, base, created, updated, skipped = runs[len(runs) // 2]
+        peak = max(r[4] for r in runs)
         shared = (
             f"CPU: writer {cpu:.1f} s + reading/cleaning helper {helper:.1f} s"
             if helper
             else f"CPU {cpu:.1f} s (one process)"
+        )
+        times = (
+            f"median of {len(runs)} runs ({', '.join(f'{r[0]:.2f}' for r in runs)} s); "
+            if len(runs) > 1
+            else ""
         )
         figures.append(
             Figure(
@@ -223,7 +237,7 @@ def run(ctx: Context) -> list[Figure]:
                 "s",
                 baseline_label="bare read",
                 target=target,
-                note=f"{created:,} created, {updated:,} updated, {skipped:,} skipped; "
+                note=f"{times}{created:,} created, {updated:,} updated, {skipped:,} skipped; "
                 f"{shared} (bare read CPU {bare_cpu:.1f} s); load average {load:.1f} on "
                 f"{os.cpu_count()} cores at the end (the machine is shared: wall time "
                 f"stretches with the load); file written in {t[0]:.1f} s",
