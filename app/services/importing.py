@@ -1452,6 +1452,8 @@ class _BulkInsert:
         def processor(name: str) -> Callable[[Any], Any] | None:
             kind = table.c[name].type
             proc = kind.dialect_impl(dialect).bind_processor(dialect)
+            if proc is not None and proc(None) is not None:
+                raise ValueError(f"{table.name}.{name}: NULL must stay NULL when bound")
             if proc is not None and isinstance(getattr(kind, "impl", kind), Date | DateTime):
                 proc = _memoised(proc)
             return proc
@@ -1486,8 +1488,10 @@ class _BulkInsert:
         plan = self._plan(conn, table, keys)
         fixed = tuple(plan.fixed.values())
         values_of = operator.itemgetter(*keys) if len(keys) > 1 else lambda r: (r[keys[0]],)
+        # a bind processor maps NULL to NULL (checked when planned): None is not passed in
         converted = [(i, c) for i, c in enumerate(plan.converters) if c is not None]
         optional = [i for i, opt in enumerate(plan.optional) if opt]
+        optional_of = operator.itemgetter(*optional) if len(optional) > 1 else None
         # which columns a row names, from which of its optional columns are NULL
         selectors: dict[tuple[bool, ...], tuple[bool, ...]] = {}
         # rows that carry their own ids may be grouped in any order; otherwise SQLite numbers
@@ -1500,8 +1504,14 @@ class _BulkInsert:
                 raise ValueError(f"{table.name}: rows with different columns")
             values = list(values_of(row))
             for i, convert in converted:
-                values[i] = convert(values[i])
-            filled = tuple(values[i] is not None for i in optional)
+                value = values[i]
+                if value is not None:
+                    values[i] = convert(value)
+            filled = (
+                tuple(map(operator.is_not, optional_of(values), _NONES))
+                if optional_of
+                else tuple(values[i] is not None for i in optional)
+            )
             mask = selectors.get(filled)
             if mask is None:
                 named = dict.fromkeys(range(len(keys)), True)
@@ -1546,6 +1556,7 @@ def _memoised(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 _MISSING = object()
+_NONES = itertools.repeat(None)
 
 
 def _figures(bookings: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
