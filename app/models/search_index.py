@@ -37,7 +37,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import phonenumbers
 from pypinyin import lazy_pinyin
@@ -254,6 +254,9 @@ class IndexRow:
     names: str
     phones: str
     emails: str
+    # :func:`word_columns` of names and emails when already known (an import's helper
+    # process makes them with the row); not part of what the row is
+    word_columns: tuple[str, str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def tokens(self) -> list[str]:
@@ -272,17 +275,27 @@ class IndexRow:
 
     def words_and_domains(self) -> tuple[list[str], list[str]]:
         """``words`` and ``domain_words`` from one split of each address."""
-        words = dict.fromkeys(self.tokens)
-        domains: dict[str, None] = {}
-        for address in self.emails.split(" ") if self.emails else []:
-            start, domain = email_words(address)
-            words.update(dict.fromkeys(start))
-            domains.update(dict.fromkeys(domain))
-        return list(words), list(domains)
+        return _words_and_domains(self.names, self.emails)
 
     @property
     def sortkey(self) -> int:
         return order_key(self.recency, self.customer_id, self.archived)
+
+
+def _words_and_domains(names: str, emails: str) -> tuple[list[str], list[str]]:
+    words = dict.fromkeys(names.split(" ") if names else [])
+    domains: dict[str, None] = {}
+    for address in emails.split(" ") if emails else []:
+        start, domain = email_words(address)
+        words.update(dict.fromkeys(start))
+        domains.update(dict.fromkeys(domain))
+    return list(words), list(domains)
+
+
+def word_columns(names: str, emails: str) -> tuple[str, str]:
+    """The word table's ``words`` and ``domains`` text for an index row's names and emails."""
+    words, domains = _words_and_domains(names, emails)
+    return " ".join(words), " ".join(domains)
 
 
 def build_row(
@@ -400,8 +413,8 @@ def replace_rows(conn: Connection, rows: Iterable[IndexRow], *, fresh: bool = Fa
     for r in changed:
         key = r.sortkey
         docs.append((key, r.customer_id, r.recency, int(r.archived), r.names, r.phones, r.emails))
-        start, domains = r.words_and_domains()
-        words.append((key, " ".join(start), " ".join(domains), r.phones))
+        start, domains = r.word_columns or word_columns(r.names, r.emails)
+        words.append((key, start, domains, r.phones))
     _insert_json(conn, _INSERT_DOC, docs)
     _insert_json(conn, _INSERT_WORD, words)
     _remember_vocabulary(conn, {t for r in changed for t in r.tokens})

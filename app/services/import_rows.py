@@ -77,6 +77,9 @@ class CleanRow:
     # so a helper process does this work rather than the writer
     names: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     phone_views: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    # the search index's word columns for this row's names and emails, when it has names:
+    # ((names, emails), words) as search_index.word_columns gives them
+    word_columns: tuple[tuple[str, str], tuple[str, str]] | None = None
 
     # a helper process pickles 2000 rows a chunk for the writer: the fields travel as one
     # tuple, in __init__'s order, instead of a state dict per row (a third less to load, and
@@ -473,7 +476,9 @@ class RowCleaner:
 
         self._booking(row, cells)
         if row.first or row.last:
-            row.names[(row.first, row.last)] = name_views_cached(row.first, row.last)
+            names = row.names[(row.first, row.last)] = name_views_cached(row.first, row.last)
+            emails = " ".join(e.address.lower() for e in row.emails)
+            row.word_columns = ((names[2], emails), search_index.word_columns(names[2], emails))
         for phone in row.phones:
             row.phone_views[phone.e164] = views[phone.e164]
         anonymous = not (row.first or row.last or row.phones or row.emails or row.refs)

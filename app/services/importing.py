@@ -719,6 +719,7 @@ class _Run:
         self.batch_refs: set[str] = set()
         self.names: dict[tuple[str, str], tuple[str, str, str]] = {}
         self.phones: dict[str, tuple[str, list[str]]] = {}
+        self.word_columns: dict[tuple[str, str], tuple[str, str]] = {}
         self.writer = _BulkInsert()
 
     # -------------------------------------------------------------- driver
@@ -1090,6 +1091,7 @@ class _Run:
         # names and phone forms the cleaner computed (in the helper process for big files)
         self.names = {k: v for row in rows for k, v in row.names.items()}
         self.phones = {k: v for row in rows for k, v in row.phone_views.items()}
+        self.word_columns = dict(row.word_columns for row in rows if row.word_columns)
         self._write(states, pending)
 
     def _match(self, row: CleanRow, by_ref, by_phone, by_email) -> int | None:
@@ -1409,13 +1411,16 @@ class _Run:
             row["primary_email"] = cid_emails[0] if cid_emails else None
             row["tag_names"] = ", ".join(sorted(tags.get(cid, []))) or None
             # the same row build_row() makes, from spellings cleaned in the helper process
+            # (and, for a customer made from one row, the word columns it made from them)
+            names, addresses = row.pop("_names"), " ".join(a.lower() for a in cid_emails)
             row["_search"] = search_index.IndexRow(
                 customer_id=cid,
                 recency=search_index.recency_of(row["last_visit_at"]),
                 archived=False,
-                names=row.pop("_names"),
+                names=names,
                 phones=" ".join(form for _intl, forms in views for form in forms),
-                emails=" ".join(a.lower() for a in cid_emails),
+                emails=addresses,
+                word_columns=self.word_columns.get((names, addresses)),
             )
 
     def _current(self, cid: int, name: str) -> Any:
