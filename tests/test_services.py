@@ -188,6 +188,31 @@ def test_every_change_is_audited(empty_store):
     assert any(e["action"] == "create" for e in events)
 
 
+def test_tags_given_and_taken_are_in_the_history_and_a_save_as_is_is_not(empty_store):
+    p = customers.add_customer(empty_store, CustomerInput(first_name="Anna", last_name="Koch"))
+    tags.add_tag(empty_store, p.id, "VIP")
+    tags.add_tag(empty_store, p.id, "Wedding party")
+    tags.remove_tag(empty_store, p.id, "vip")
+    changes = [
+        e["changes"]["tags"]
+        for e in audit.events_for_customer(empty_store, p.id)
+        if e["entity"] == "customer" and e["action"] == "update"
+    ]
+    assert changes == [
+        [["VIP", "Wedding party"], ["Wedding party"]],
+        [["VIP"], ["VIP", "Wedding party"]],
+        [[], ["VIP"]],
+    ]
+    before = len(audit.events_for_customer(empty_store, p.id))
+    # the edit dialog saves every field: unchanged ones must not fill the history
+    customers.edit_customer(
+        empty_store,
+        p.id,
+        CustomerInput(first_name="Anna", last_name="Koch", tags=["Wedding party"]),
+    )
+    assert len(audit.events_for_customer(empty_store, p.id)) == before
+
+
 def test_search_is_fresh_after_edit_and_archive(empty_store):
     p = customers.add_customer(
         empty_store,

@@ -79,6 +79,13 @@ def _changes(obj: Any) -> dict[str, list[Any]]:
             old = hist.deleted[0] if hist.deleted else None
             new = hist.added[0] if hist.added else None
             out[attr.key] = [_jsonable(old), _jsonable(new)]
+    if isinstance(obj, Customer):
+        # a tag given or taken is a change of the customer's (the link table has no events)
+        hist = state.attrs["tags"].history
+        if hist.added or hist.deleted:
+            kept = [t.name for t in hist.unchanged or ()]
+            before = sorted([*kept, *(t.name for t in hist.deleted)])
+            out["tags"] = [before, sorted([*kept, *(t.name for t in hist.added)])]
     return out
 
 
@@ -108,8 +115,8 @@ def install(factory: sessionmaker) -> None:
                 if not audit or not isinstance(obj, _AUDITED):
                     continue
                 changes = _changes(obj) if action == "update" else None
-                if action == "update" and not changes and not isinstance(obj, Customer):
-                    continue
+                if action == "update" and not changes:
+                    continue  # saved as it was (a collection re-assigned to the same items)
                 rows.append(
                     {
                         "at": dt.datetime.now(dt.UTC),

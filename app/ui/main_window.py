@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME
-from app.services import bookings, customer_list, customers, demo
+from app.services import audit, bookings, customer_list, customers, demo
 from app.services import settings as settings_svc
 from app.services import tags as tags_svc
 from app.services.errors import ServiceError
@@ -42,6 +42,7 @@ from app.ui.customer_dialog import open_customer_dialog
 from app.ui.customer_list_model import ID_ROLE, CustomerListModel, display_rows, first_screen
 from app.ui.filter_bar import FilterBar
 from app.ui.formatting import Formatter
+from app.ui.history_pane import HistoryPane
 from app.ui.icons import icon
 from app.ui.notes_pane import NotesPane
 from app.ui.profile_pane import ProfilePane
@@ -183,9 +184,13 @@ class MainWindow(QMainWindow):
         self.timeline = BookingTimeline(self.fmt)
         self.notes_pane = NotesPane(self.fmt)
         self.comms_pane = CommunicationsPane(self.fmt)
+        self.history_pane = HistoryPane(
+            self.fmt, lambda cid: audit.events_for_customer(self.store, cid)
+        )
         self.tabs.addTab(self.timeline, self.tr("Bookings"))
         self.tabs.addTab(self.notes_pane, self.tr("Notes"))
         self.tabs.addTab(self.comms_pane, self.tr("Messages"))
+        self.tabs.addTab(self.history_pane, self.tr("History"))
         vertical.addWidget(scroll)
         vertical.addWidget(self.tabs)
         vertical.setStretchFactor(0, 1)
@@ -479,6 +484,7 @@ class MainWindow(QMainWindow):
         self.timeline.show_bookings(p.bookings if p else None)
         self.notes_pane.show_notes(p.id if p else None, p.notes if p else [])
         self.comms_pane.show_messages(p.communications if p else None)
+        self.history_pane.show_customer(p.id if p else None)
         self._update_actions()
         self.profileShown.emit(p)
 
@@ -527,6 +533,7 @@ class MainWindow(QMainWindow):
                     self.comms_pane.show_messages(p.communications)
                 if changes.communications:
                     self.comms_pane.show_messages(p.communications)
+                self.history_pane.show_customer(p.id)  # every audited write adds to it
                 self._update_actions()
         if changes.list or changes.tags or changes.bookings:
             if cid is not None:

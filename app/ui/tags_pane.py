@@ -59,7 +59,7 @@ class TagsPane(QWidget):
         self.setEnabled(names is not None)
         for pos, name in enumerate(names or []):
             chip = QToolButton(objectName=f"tagChip_{name}")
-            chip.setText(f"{name}  ✕")
+            chip.setText(f"{name.replace('&', '&&')}  ✕")  # '&' alone marks a shortcut key
             chip.setToolTip(self.tr("Remove tag “{0}”").format(name))
             background = self.colours.get(name, "#607d8b")
             chip.setStyleSheet(

@@ -1,0 +1,128 @@
+"""A customer's history: every change the audit trail recorded, newest first.
+
+Loaded only while the tab is on screen (a profile shows without this query), and again
+after a write to the customer shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from app.ui.formatting import Formatter
+
+# how long a change's text may get in its cell; the tooltip holds all of it
+_CELL_CHARS = 240
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("HistoryPane", text)
+
+
+# what each audited table is, as a person says it
+_ENTITIES = {
+    "customer": "profile",
+    "customer_phone": "phone",
+    "customer_email": "email",
+    "external_ref": "reference",
+    "tag": "tag",
+    "booking": "booking",
+    "payment": "payment",
+    "note": "note",
+}
+_ACTIONS = {
+    "create": "Added",
+    "update": "Changed",
+    "delete": "Removed",
+    "import": "Imported",
+    "undo-import": "Import undone",
+}
+
+
+def describe(event: dict[str, Any]) -> str:
+    """'Changed profile', 'Added booking', 'Imported (batch 4)'."""
+    action = _tr(_ACTIONS.get(event["action"], event["action"]))
+    if event["entity"] == "import_batch":
+        return _tr("{action} (batch {batch})").format(action=action, batch=event["entity_id"])
+    entity = _ENTITIES.get(event["entity"], event["entity"].replace("_", " "))
+    return f"{action} {_tr(entity)}"
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
+
+
+def change_text(changes: dict[str, list[Any]] | None) -> str:
+    """'city: Lyon → Paris; phones: — → +33 6 12 34 56 78' (old → new for each field)."""
+    if not changes:
+        return ""
+    parts = []
+    for name, pair in changes.items():
+        old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
+        parts.append(f"{name.replace('_', ' ')}: {_value(old)} → {_value(new)}")
+    return "; ".join(parts)
+
+
+class HistoryPane(QWidget):
+    """The audit events of the customer shown; ``load`` reads them through a service."""
+
+    def __init__(
+        self,
+        formatter: Formatter,
+        load: Callable[[int], list[dict[str, Any]]],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("historyPane")
+        self.fmt = formatter
+        self._load = load
+        self.customer_id: int | None = None
+        self._stale = True
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.empty = QLabel(self.tr("No changes recorded yet."))
+        layout.addWidget(self.empty)
+        self.tree = QTreeWidget(objectName="historyList")
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setHeaderLabels(
+            [self.tr("When"), self.tr("Who"), self.tr("What"), self.tr("Details")]
+        )
+        for col, width in enumerate((130, 90, 150)):
+            self.tree.setColumnWidth(col, width)
+        layout.addWidget(self.tree, 1)
+
+    def show_customer(self, customer_id: int | None) -> None:
+        """Remember whose history to show; read it now only if the pane is on screen."""
+        self.customer_id = customer_id
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._stale = False
+        self.tree.clear()
+        events = self._load(self.customer_id) if self.customer_id else []
+        self.empty.setVisible(not events)
+        self.tree.setVisible(bool(events))
+        for e in events:  # the service hands them newest first
+            details = change_text(e["changes"])
+            item = QTreeWidgetItem(
+                [self.fmt.when(e["at"]), e["actor"] or "", describe(e), details[:_CELL_CHARS]]
+            )
+            item.setToolTip(3, details)
+            self.tree.addTopLevelItem(item)
