@@ -335,7 +335,11 @@ def clean_phone(value: Any, region: str) -> Phone:
 
 def clean_phone_number(value: Any, region: str) -> tuple[Phone, phonenumbers.PhoneNumber]:
     """:func:`clean_phone` and the parsed number it came from."""
-    typed = repair_text(_typed_phone(value))
+    return _phone_from_text(repair_text(_typed_phone(value)), region)
+
+
+def _phone_from_text(typed: str, region: str) -> tuple[Phone, phonenumbers.PhoneNumber]:
+    """:func:`clean_phone_number` of a cell's text that :func:`repair_text` gave already."""
     if not typed:
         raise CellError("empty phone number")
     tel = typed.startswith("tel:")
@@ -372,11 +376,14 @@ def clean_phone_numbers(value: Any, region: str) -> list[tuple[Phone, phonenumbe
     """:func:`clean_phones`, each with the parsed number it came from."""
     if isinstance(value, (int, float)):
         return [clean_phone_number(value, region)]
-    text = repair_text(value)
+    # not remembered: phone cells are all different (and would push out the cities)
+    text = _repair_text(value)
     if not text:
         return []
     parts = _cell_parts(value, text)
     try:
+        if parts == [text]:  # the usual single number, repaired above
+            return [_phone_from_text(text, region)]
         found = [clean_phone_number(p, region) for p in parts]
         if len(found) == 1:
             return found
@@ -396,7 +403,11 @@ _SPECIAL = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
 
 def clean_email(value: str) -> Email | None:
     """A syntactically valid address (domain lower-cased), or None for placeholders."""
-    text = repair_text(value)
+    return _email_from_text(repair_text(value))
+
+
+def _email_from_text(text: str) -> Email | None:
+    """:func:`clean_email` of a cell's text that :func:`repair_text` gave already."""
     if text.lower().startswith("mailto:"):
         text = text[7:]
     if not text or text.lower() in PLACEHOLDER_EMAILS:
@@ -414,10 +425,13 @@ def clean_email(value: str) -> Email | None:
 
 
 def clean_emails(value: Any) -> list[Email]:
-    text = repair_text(value)
+    text = _repair_text(value)  # not remembered: every address is different
     if not text:
         return []
     parts = _cell_parts(value, text)
+    if parts == [text]:  # the usual single address, repaired above
+        email = _email_from_text(text)
+        return [email] if email is not None else []
     found = [clean_email(p) for p in parts]
     return list({e.address.lower(): e for e in found if e is not None}.values())
 
