@@ -8,6 +8,7 @@ from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QStyleOptionViewItem,
     QTableView,
     QTabWidget,
@@ -422,3 +423,29 @@ def test_history_tab_lists_the_changes_to_the_customer_shown(qtbot, window, monk
     window.table.setFocus()
     qtbot.keyClick(window.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: history_rows(window)[0][3].startswith("city: Lyon → "))
+
+
+def test_history_names_an_imports_changes_by_batch(qtbot, window, tmp_path):
+    from app.services import importing
+
+    search(qtbot, window, "lefevre zoe")
+    qtbot.waitUntil(lambda: profile_name(window) == "Zoé Lefèvre")
+    phone = window.profile.phones[0].e164
+    (tmp_path / "more.csv").write_text(
+        f"Name,Phone,Notes\nZoé Lefèvre,{phone},Prefers the garden room\n", encoding="utf-8"
+    )
+    report = importing.import_file(window.store, tmp_path / "more.csv")
+    assert report.updated == 1
+    importing.undo_import(window.store, report.batch)
+    window.findChild(QTabWidget, "detailTabs").setCurrentWidget(window.history_pane)
+    window.show_customer(window.customer_id)
+    qtbot.waitUntil(lambda: len(history_rows(window)) >= 2)
+    undone, imported = history_rows(window)[:2]
+    assert undone[2] == f"Import undone (batch {report.batch})"
+    assert imported[2] == f"Updated by import (batch {report.batch})"
+    assert "notes: — → Prefers the garden room" in imported[3]
+    # the narrow column is elided: the chosen event's changes are shown in full below it
+    tree = window.history_pane.findChild(QTreeWidget, "historyList")
+    tree.setCurrentItem(tree.topLevelItem(1))
+    details = window.history_pane.findChild(QPlainTextEdit, "historyDetails").toPlainText()
+    assert "notes: — → Prefers the garden room" in details.splitlines()

@@ -1567,7 +1567,7 @@ _NONES = itertools.repeat(None)
 def _figures(bookings: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
     """A new customer's figures from their bookings (as ``tracking`` computes them)."""
     if not bookings:  # half the customers of a contact list or a first import
-        return _NO_BOOKINGS
+        return dict(_NO_BOOKINGS)
     visits = [b["start_at"] for b in bookings if b["status"] in ("checked-in", "completed")]
     upcoming = [
         b["start_at"]

@@ -9,13 +9,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import (
+    QLabel,
+    QPlainTextEdit,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui.formatting import Formatter
 
-# how long a change's text may get in its cell; the tooltip holds all of it
+# how long a change's text may get in its cell; the tooltip and the box below hold all of it
 _CELL_CHARS = 240
+DETAILS_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def _tr(text: str) -> str:
@@ -33,20 +42,21 @@ _ENTITIES = {
     "payment": "payment",
     "note": "note",
 }
-_ACTIONS = {
-    "create": "Added",
-    "update": "Changed",
-    "delete": "Removed",
+_ACTIONS = {"create": "Added", "update": "Changed", "delete": "Removed"}
+# an import's events name the batch (``regulars undo-import BATCH``)
+_IMPORT_ACTIONS = {
     "import": "Imported",
+    "update": "Updated by import",
     "undo-import": "Import undone",
 }
 
 
 def describe(event: dict[str, Any]) -> str:
-    """'Changed profile', 'Added booking', 'Imported (batch 4)'."""
-    action = _tr(_ACTIONS.get(event["action"], event["action"]))
+    """'Changed profile', 'Added booking', 'Updated by import (batch 4)'."""
     if event["entity"] == "import_batch":
+        action = _tr(_IMPORT_ACTIONS.get(event["action"], event["action"]))
         return _tr("{action} (batch {batch})").format(action=action, batch=event["entity_id"])
+    action = _tr(_ACTIONS.get(event["action"], event["action"]))
     entity = _ENTITIES.get(event["entity"], event["entity"].replace("_", " "))
     return f"{action} {_tr(entity)}"
 
@@ -97,9 +107,18 @@ class HistoryPane(QWidget):
         self.tree.setHeaderLabels(
             [self.tr("When"), self.tr("Who"), self.tr("What"), self.tr("Details")]
         )
-        for col, width in enumerate((130, 90, 150)):
+        for col, width in enumerate((130, 70, 190)):
             self.tree.setColumnWidth(col, width)
-        layout.addWidget(self.tree, 1)
+        # the details column is narrow beside the profile: the chosen event's changes in full
+        self.details = QPlainTextEdit(objectName="historyDetails")
+        self.details.setReadOnly(True)
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.addWidget(self.tree)
+        self.split.addWidget(self.details)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 1)
+        layout.addWidget(self.split, 1)
+        self.tree.currentItemChanged.connect(self._show_details)
 
     def show_customer(self, customer_id: int | None) -> None:
         """Remember whose history to show; read it now only if the pane is on screen."""
@@ -116,13 +135,18 @@ class HistoryPane(QWidget):
     def refresh(self) -> None:
         self._stale = False
         self.tree.clear()
+        self.details.clear()
         events = self._load(self.customer_id) if self.customer_id else []
         self.empty.setVisible(not events)
-        self.tree.setVisible(bool(events))
+        self.split.setVisible(bool(events))
         for e in events:  # the service hands them newest first
             details = change_text(e["changes"])
             item = QTreeWidgetItem(
                 [self.fmt.when(e["at"]), e["actor"] or "", describe(e), details[:_CELL_CHARS]]
             )
             item.setToolTip(3, details)
+            item.setData(0, DETAILS_ROLE, details.replace("; ", "\n"))
             self.tree.addTopLevelItem(item)
+
+    def _show_details(self, item: QTreeWidgetItem | None, _previous: Any = None) -> None:
+        self.details.setPlainText(item.data(0, DETAILS_ROLE) if item is not None else "")
