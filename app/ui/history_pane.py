@@ -71,15 +71,13 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def change_text(changes: dict[str, list[Any]] | None) -> str:
-    """'city: Lyon → Paris; phones: — → +33 6 12 34 56 78' (old → new for each field)."""
-    if not changes:
-        return ""
-    parts = []
-    for name, pair in changes.items():
+def change_lines(changes: dict[str, list[Any]] | None) -> list[str]:
+    """['city: Lyon → Paris', 'phones: — → +33 6 12 34 56 78']: old → new for each field."""
+    lines = []
+    for name, pair in (changes or {}).items():
         old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
-        parts.append(f"{name.replace('_', ' ')}: {_value(old)} → {_value(new)}")
-    return "; ".join(parts)
+        lines.append(f"{name.replace('_', ' ')}: {_value(old)} → {_value(new)}")
+    return lines
 
 
 class HistoryPane(QWidget):
@@ -140,12 +138,13 @@ class HistoryPane(QWidget):
         self.empty.setVisible(not events)
         self.split.setVisible(bool(events))
         for e in events:  # the service hands them newest first
-            details = change_text(e["changes"])
+            lines = change_lines(e["changes"])
+            summary = "; ".join(lines)
             item = QTreeWidgetItem(
-                [self.fmt.when(e["at"]), e["actor"] or "", describe(e), details[:_CELL_CHARS]]
+                [self.fmt.when(e["at"]), e["actor"] or "", describe(e), summary[:_CELL_CHARS]]
             )
-            item.setToolTip(3, details)
-            item.setData(0, DETAILS_ROLE, details.replace("; ", "\n"))
+            item.setToolTip(3, "\n".join(lines))
+            item.setData(0, DETAILS_ROLE, "\n".join(lines))
             self.tree.addTopLevelItem(item)
 
     def _show_details(self, item: QTreeWidgetItem | None, _previous: Any = None) -> None:
