@@ -83,6 +83,16 @@ def test_status_bar_counts_and_store_state(window):
     assert "Encrypted" in window.store_label.text()
 
 
+def test_the_count_is_right_when_a_newer_list_request_overtakes_the_one_that_counts(qtbot, window):
+    from app.ui.changes import Changes
+
+    customers.add_customer(window.store, customers.CustomerInput(first_name="Neu", last_name="Z"))
+    window.bus.emit(Changes(list=True))  # requeries and recounts; overtaken before it runs by…
+    window.requery()  # …this one, as when a filter changes right after a write
+    qtbot.waitUntil(lambda: not window.query.busy and window.model.rowCount() == 301)
+    assert window.count_label.text() == "301 customers"
+
+
 def test_typing_finds_the_customer_and_shows_alerts_first(qtbot, window):
     search(qtbot, window, "lefevre zoe")
     assert "Zoé Lefèvre" in table_names(window)

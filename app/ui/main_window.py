@@ -346,8 +346,9 @@ class MainWindow(QMainWindow):
             self.table.horizontalHeader().setSortIndicatorShown(sort is not None)
             self._show_ids((cached, None, None, None))
             return
+        # the count stays owed until a result carries it: a newer request may supersede
+        # this one before it runs, and then the newer one must count
         count = self._total_stale or include_archived != getattr(self, "_total_archived", False)
-        self._total_stale = False
         self._total_archived = include_archived
         descending = self.descending
         timezone = self.model.timezone
@@ -378,6 +379,7 @@ class MainWindow(QMainWindow):
             self._lists[key] = ids
         if total is not None:
             self.total = total
+            self._total_stale = False
         keep = self.customer_id
         self.model.set_ids(ids, rows)
         row = self.model.row_of(keep) if keep is not None else -1
