@@ -412,7 +412,9 @@ def history_rows(win) -> list[list[str]]:
 def test_history_tab_lists_the_changes_to_the_customer_shown(qtbot, window, monkeypatch):
     reads: list[int] = []
     load = window.history_pane._load
-    monkeypatch.setattr(window.history_pane, "_load", lambda cid: reads.append(cid) or load(cid))
+    monkeypatch.setattr(
+        window.history_pane, "_load", lambda cid, n: reads.append(cid) or load(cid, n)
+    )
     search(qtbot, window, "lefevre zoe")
     qtbot.waitUntil(lambda: profile_name(window) == "Zoé Lefèvre")
     cid = window.customer_id
@@ -433,6 +435,12 @@ def test_history_tab_lists_the_changes_to_the_customer_shown(qtbot, window, monk
     window.table.setFocus()
     qtbot.keyClick(window.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: history_rows(window)[0][3].startswith("city: Lyon → "))
+    more = window.history_pane.findChild(QLabel, "historyMore")
+    assert not more.isVisible()  # all of them are listed
+    monkeypatch.setattr(window.history_pane, "LIMIT", 2)
+    window.history_pane.refresh()
+    assert len(history_rows(window)) == 2 and more.isVisible()
+    assert more.text() == "Showing the newest 2 changes."
 
 
 def test_history_names_an_imports_changes_by_batch(qtbot, window, tmp_path):

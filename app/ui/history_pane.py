@@ -81,12 +81,15 @@ def change_lines(changes: dict[str, list[Any]] | None) -> list[str]:
 
 
 class HistoryPane(QWidget):
-    """The audit events of the customer shown; ``load`` reads them through a service."""
+    """The audit events of the customer shown; ``load(customer_id, limit)`` reads the newest
+    ``limit`` of them through a service."""
+
+    LIMIT = 200
 
     def __init__(
         self,
         formatter: Formatter,
-        load: Callable[[int], list[dict[str, Any]]],
+        load: Callable[[int, int], list[dict[str, Any]]],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -99,6 +102,8 @@ class HistoryPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.empty = QLabel(self.tr("No changes recorded yet."))
         layout.addWidget(self.empty)
+        self.more = QLabel(objectName="historyMore")
+        layout.addWidget(self.more)
         self.tree = QTreeWidget(objectName="historyList")
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
@@ -134,8 +139,10 @@ class HistoryPane(QWidget):
         self._stale = False
         self.tree.clear()
         self.details.clear()
-        events = self._load(self.customer_id) if self.customer_id else []
+        events = self._load(self.customer_id, self.LIMIT) if self.customer_id else []
         self.empty.setVisible(not events)
+        self.more.setText(self.tr("Showing the newest {0} changes.").format(self.LIMIT))
+        self.more.setVisible(len(events) >= self.LIMIT)
         self.split.setVisible(bool(events))
         for e in events:  # the service hands them newest first
             lines = change_lines(e["changes"])

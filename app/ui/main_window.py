@@ -185,7 +185,7 @@ class MainWindow(QMainWindow):
         self.notes_pane = NotesPane(self.fmt)
         self.comms_pane = CommunicationsPane(self.fmt)
         self.history_pane = HistoryPane(
-            self.fmt, lambda cid: audit.events_for_customer(self.store, cid)
+            self.fmt, lambda cid, limit: audit.events_for_customer(self.store, cid, limit)
         )
         self.tabs.addTab(self.timeline, self.tr("Bookings"))
         self.tabs.addTab(self.notes_pane, self.tr("Notes"))
