@@ -125,8 +125,8 @@ def is_search_index_table(name: str) -> bool:
 def fold(value: str) -> str:
     """Case- and accent-insensitive form: 'Zoé Müller' -> 'zoe muller'.
 
-    The same rule as ``services.normalize.fold`` (kept here so the migration that rebuilds
-    the index does not import the service layer).
+    Here rather than in ``services.normalize`` (which takes it from here) so the migration
+    that rebuilds the index does not import the service layer.
     """
     if value.isascii():  # most names: nothing to decompose (same answer, 5x sooner)
         return _SPACES.sub(" ", value.lower()).strip()
