@@ -1566,8 +1566,6 @@ _NONES = itertools.repeat(None)
 
 def _figures(bookings: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
     """A new customer's figures from their bookings (as ``tracking`` computes them)."""
-    if not bookings:  # half the customers of a contact list or a first import
-        return dict(_NO_BOOKINGS)
     visits = [b["start_at"] for b in bookings if b["status"] in ("checked-in", "completed")]
     upcoming = [
         b["start_at"]
@@ -1587,17 +1585,6 @@ def _figures(bookings: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]
         "total_spent": None,
         "lifetime_value": value or None,
     }
-
-
-_NO_BOOKINGS: dict[str, Any] = {
-    "booking_count": 0,
-    "no_show_count": 0,
-    "first_visit_at": None,
-    "last_visit_at": None,
-    "next_booking_at": None,
-    "total_spent": None,
-    "lifetime_value": None,
-}
 
 
 def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
