@@ -10,8 +10,9 @@ from app import cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # a frozen (packaged) build starts the import's and the index rebuild's helper
-    # processes through this entry point: let them run their task, not the app
+    # a packaged build starts the import's and the index rebuild's helper processes by
+    # running the program again: they must run their task, not the app (app/__main__.py,
+    # installer/regulars.spec's entry, does this before its imports; here for any other)
     multiprocessing.freeze_support()
     args = cli.build_parser().parse_args(argv)
     if getattr(args, "command", None):

@@ -28,7 +28,6 @@ import itertools
 import operator
 import os
 import pickle
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +140,8 @@ class ImportOptions:
     dry_run: bool = False
     skip_bad_rows: bool = False
     # clean big files in a helper process (spawned: the caller's main module must be
-    # import-safe, as `regulars`, `python -m app` and pytest are; never in a frozen app)
+    # import-safe, as `regulars`, `python -m app` and pytest are; a packaged build calls
+    # multiprocessing.freeze_support() first, in app/__main__.py)
     parallel: bool = False
 
 
@@ -540,8 +540,8 @@ def _cleaned_rows(
 
 
 def _can_fork() -> bool:
-    # spawned helpers need an importable main module: never in a frozen app
-    return not getattr(sys, "frozen", False) and (os.cpu_count() or 1) >= 2
+    # a packaged build starts its helpers through the launcher's freeze_support()
+    return (os.cpu_count() or 1) >= 2
 
 
 def _likely_big(source: TableSource) -> bool:
