@@ -172,6 +172,48 @@ def test_vcard_3_and_4_with_many_cards(empty_store, tmp_path):
     assert any("no year" in p.message for p in report.problems)
 
 
+def _vcards(n: int) -> str:
+    card = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zoé Lefèvre {i}\r\nN:Lefèvre {i};Zoé;;;\r\n"
+        "TEL;TYPE=CELL:+33 6 11 {a:02d} {b:02d} {c:02d}\r\nEMAIL:zoe{i}@example.org\r\n"
+        "NOTE:{note}\r\nEND:VCARD\r\n"
+    )
+    return "".join(
+        card.format(i=i, a=i // 10000, b=i // 100 % 100, c=i % 100, note="x" * 400)
+        for i in range(n)
+    )
+
+
+def test_vcard_file_is_read_one_card_at_a_time(tmp_path):
+    import tracemalloc
+
+    from app.services.import_readers import open_table
+
+    def peak(n: int) -> int:
+        source = open_table(write(tmp_path / f"{n}.vcf", _vcards(n)))
+        assert source.estimated_rows == n
+        tracemalloc.start()
+        assert sum(1 for _ in source.rows()) == n
+        top = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return top
+
+    # a whole-file read holds every card at once: four times the cards, four times the peak
+    small, big = peak(500), peak(2000)
+    assert big < small * 1.5, (small, big)
+
+
+def test_vcard_cut_short_names_the_card_and_writes_nothing(empty_store, tmp_path):
+    cut = _vcards(3)
+    cut = cut[: cut.rindex("END:VCARD")]  # the third card loses its end
+    path = write(tmp_path / "cut.vcf", cut)
+    with pytest.raises(
+        ImportFileError, match=r"cut\.vcf: contact card 3 \(from line 17\) has no END"
+    ):
+        importing.import_file(empty_store, path, ImportOptions(skip_bad_rows=True))
+    assert by_name(empty_store) == {}
+
+
 # ---------------------------------------------------------------- real-looking exports
 
 

@@ -431,8 +431,12 @@ def _xlsx_rows(source: TableSource) -> Iterator[tuple[int, list[Any]]]:
 
 def _open_vcard(path: Path, encoding: str) -> TableSource:
     source = TableSource(path=path, kind="vcard", headers=list(VCARD_COLUMNS), encoding=encoding)
+    # counted without parsing (a card costs vobject ~0.5 ms); the first card is parsed, so
+    # a file that only starts like a vCard is refused before anything is shown or written
     count = 0
-    for _ in _vcard_rows(source):
+    for number, line, text in _card_texts(source):
+        if count == 0:
+            _parse_card(source, number, line, text)
         count += 1
     if not count:
         raise ImportFileError(f"{path.name} holds no contact cards")
@@ -441,17 +445,56 @@ def _open_vcard(path: Path, encoding: str) -> TableSource:
 
 
 def _vcard_rows(source: TableSource) -> Iterator[tuple[int, list[Any]]]:
+    for number, line, text in _card_texts(source):
+        card = _parse_card(source, number, line, text)
+        if card.name.upper() == "VCARD":
+            yield number, _card_cells(card)
+
+
+def _card_texts(source: TableSource) -> Iterator[tuple[int, int, str]]:
+    """(card number, line it starts on, its text) for each card, one card in memory at a
+    time: a phone's export of thousands of contacts (photos included) is not read whole."""
+    depth = 0
+    lines: list[str] = []
+    number = start = line_number = 0
+    with open(source.path, encoding=source.encoding or "utf-8") as fh:
+        try:
+            for line_number, line in enumerate(fh, start=1):
+                if line_number == 1:
+                    line = line.lstrip("\ufeff")
+                mark = line.strip().upper()
+                if mark == "BEGIN:VCARD":
+                    if depth == 0:
+                        lines, start = [], line_number
+                    depth += 1  # a card may carry another (vCard 2.1/3.0 AGENT)
+                if depth:
+                    lines.append(line)
+                    if mark == "END:VCARD":
+                        depth -= 1
+                        if depth == 0:
+                            number += 1
+                            yield number, start, "".join(lines)
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(
+                f"{source.path.name} is not {source.encoding} text after line {line_number} "
+                f"({exc.reason}); choose another encoding"
+            ) from None
+    if depth:
+        raise ImportFileError(
+            f"{source.path.name}: contact card {number + 1} (from line {start}) has no "
+            "END:VCARD: the file is cut short"
+        )
+
+
+def _parse_card(source: TableSource, number: int, line: int, text: str) -> Any:
     import vobject
 
-    text = source.path.read_text(encoding=source.encoding or "utf-8").lstrip("\ufeff")
     try:
-        cards = list(vobject.readComponents(text, ignoreUnreadable=True))
+        return vobject.readOne(text, ignoreUnreadable=True)
     except Exception as exc:
-        raise ImportFileError(f"{source.path.name} is not a readable vCard file ({exc})") from None
-    for number, card in enumerate(cards, start=1):
-        if card.name.upper() != "VCARD":
-            continue
-        yield number, _card_cells(card)
+        raise ImportFileError(
+            f"{source.path.name}: contact card {number} (from line {line}) cannot be read ({exc})"
+        ) from None
 
 
 def _values(card, name: str) -> list[Any]:
