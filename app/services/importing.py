@@ -540,7 +540,7 @@ def _cleaned_rows(
 
 
 def _can_fork() -> bool:
-    # a packaged build starts its helpers through the launcher's freeze_support()
+    # a packaged build starts its helpers too (freeze_support() first, in app/__main__.py)
     return (os.cpu_count() or 1) >= 2
 
 
