@@ -27,7 +27,6 @@ import gc
 import itertools
 import operator
 import os
-import pickle
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +51,14 @@ from app.services import import_cleaning as cl
 from app.services import settings as settings_svc
 from app.services import tracking
 from app.services.errors import NotFoundError, ServiceError, ValidationError
+from app.services.import_helper import (
+    CHUNK,
+    FIRST_CHUNK,
+    GC_YOUNG_THRESHOLD,
+    chunk_ends,
+    feed_sniffers,
+    read_and_clean,
+)
 from app.services.import_mapping import (
     DATE_FIELDS,
     ColumnMapping,
@@ -87,9 +94,6 @@ __all__ = [
     "undo_import",
 ]
 
-CHUNK = 2000
-# the first chunk is small: the writer starts once this many rows are clean, not 2000
-FIRST_CHUNK = 250
 # chunks the writer cleans itself while the helper starts: the helper's start-up and first
 # chunk take about as long as the writer's three (with two, the 100k-row import's writer
 # sat idle for 1.5-2 s of its 20, waiting for the helper's first rows; with three, 0.8-1 s)
@@ -99,10 +103,6 @@ PARALLEL_MIN_ROWS = 20_000
 # a CSV, or a workbook that does not say how many rows it has, this big probably has that many
 PARALLEL_MIN_BYTES = 1 << 20
 MAX_PROBLEMS = 1000
-# a chunk's rows, states and pending inserts (~40k objects) live and die together: the
-# collector's default (a young pass every 700 new objects, a full pass every ~100) spent
-# ~3 s of a 100k-row import tracing them; above a chunk's size it seldom runs at all
-GC_YOUNG_THRESHOLD = 100_000
 SAMPLE_ROWS = 50
 Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
@@ -393,12 +393,6 @@ class _DateColumns:
         return orders, problems
 
 
-def feed_sniffers(sniffers: dict[int, cl.DateOrderSniffer], cells: list[Any]) -> None:
-    for index, sniffer in sniffers.items():
-        if index < len(cells):
-            sniffer.feed(cells[index])
-
-
 def import_file(
     store: Store,
     path: Path | str,
@@ -574,7 +568,7 @@ class _Helper:
         self.stopped = False
         # the helper opens the file itself, as open_table() does here
         self.process = context.Process(
-            target=_read_and_clean,
+            target=read_and_clean,
             args=(str(path), sheet, encoding, self.go, self.chunks),
             daemon=True,
         )
@@ -615,52 +609,12 @@ class _Helper:
         self.chunks.close()
 
 
-def _read_and_clean(
-    path: str, sheet: str | None, encoding: str | None, go: Any, chunks: Any
-) -> None:
-    """The helper process: open the file, wait for the cleaner, read and clean the rows and
-    hand them over chunk by chunk; then its date sniffers, or the exception that stopped it."""
-    gc.freeze()  # as in the writer: full collections skip what the helper starts with
-    gc.set_threshold(GC_YOUNG_THRESHOLD)
-    source = None
-    try:
-        source = open_table(path, sheet=sheet, encoding=encoding)
-        cleaner, skip, date_columns = go.get()
-        sniffers = {index: cl.DateOrderSniffer() for index in date_columns}
-        batch: list[CleanRow] = []
-        for done, (number, cells) in enumerate(source.rows(), start=1):
-            if done <= skip:  # the writer cleaned these while this process started
-                continue
-            feed_sniffers(sniffers, cells)
-            batch.append(cleaner.clean(number, cells))
-            if _chunk_ends(done):
-                chunks.put(batch)
-                batch = []
-        if batch:
-            chunks.put(batch)
-        chunks.put(sniffers)
-    except BaseException as exc:
-        try:
-            pickle.dumps(exc)
-        except Exception:
-            exc = ServiceError(f"{type(exc).__name__}: {exc}")
-        chunks.put(exc)
-    finally:
-        if source is not None:
-            source.close()
-
-
 def _add_problem(report: ImportReport, problem: Problem) -> None:
     report.problem_count += 1
     if len(report.problems) < MAX_PROBLEMS:
         report.problems.append(problem)
     elif len(report.problems) == MAX_PROBLEMS:
         report.problems.append(_too_many(problem.row))
-
-
-def _chunk_ends(done: int) -> bool:
-    """Whether a chunk ends after this many rows (the writer's chunks are the helper's)."""
-    return done == FIRST_CHUNK or (done > FIRST_CHUNK and (done - FIRST_CHUNK) % CHUNK == 0)
 
 
 def _too_many(row: int) -> Problem:
@@ -780,7 +734,7 @@ class _Run:
                     elif not row.is_empty:
                         chunk.append(row)
                     done += 1
-                    if _chunk_ends(done):
+                    if chunk_ends(done):
                         self._apply(chunk)
                         chunk = []
                         if cancelled and cancelled():
