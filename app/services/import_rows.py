@@ -24,6 +24,7 @@ from app.models.booking import CHANNELS
 from app.services import import_cleaning as cl
 from app.services.import_mapping import ColumnMapping, Profile
 from app.services.normalize import Email, Phone, display_name, fold, sort_key
+from app.services.phone_format import display_forms
 from app.services.timeutil import parse_local
 
 # customer columns an import may fill (first and last name are handled apart)
@@ -221,8 +222,7 @@ def number_views(e164: str, number: phonenumbers.PhoneNumber) -> tuple[str, list
             italian_leading_zero=number.italian_leading_zero,
             number_of_leading_zeros=number.number_of_leading_zeros,
         )
-    intl = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    intl, national = display_forms(number)
     digits = "".join(filter(str.isdigit, national))
     forms = [f for f in (e164.lstrip("+"), digits) if f]
     if len(forms) == 2 and forms[0] == forms[1]:
