@@ -24,7 +24,6 @@ import collections
 import dataclasses
 import datetime as dt
 import gc
-import itertools
 import operator
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -1388,19 +1387,15 @@ class _BulkInsert:
 
     SQLAlchemy's per-row parameter processing cost as much as the inserts themselves (about
     0.9 s per 10k customers with their phones, emails and bookings). The values are still
-    converted by each column type's own bind processor, so what lands in the file is
-    exactly what ``conn.execute(insert(table), rows)`` would write; instants and dates
-    repeat (the import's "now", a day's bookings), so their conversions are memoised.
-
-    A NULL is not bound but left out of the statement (rows are grouped by which columns
-    they fill): the driver binds None through its adapter lookup, which fails its way to
-    NULL at ~3 µs a value — 4 s of a 100k-row import where most optional fields are empty.
-    Only columns without a server default are left out, so the stored row is the same.
+    converted by each column type's own bind processor, and every column is named (NULL
+    bound as NULL, cheaply since ``models.engine`` registers an adapter for None), so what
+    lands in the file is exactly what ``conn.execute(insert(table), rows)`` would write;
+    instants and dates repeat (the import's "now", a day's bookings), so their conversions
+    are memoised.
     """
 
     def __init__(self) -> None:
         self._plans: dict[tuple[str, tuple[str, ...]], _InsertPlan] = {}
-        self._sql: dict[tuple[str, tuple[str, ...]], str] = {}
 
     def _plan(self, conn: Connection, table: Any, keys: tuple[str, ...]) -> _InsertPlan:
         plan = self._plans.get((table.name, keys))
@@ -1425,79 +1420,47 @@ class _BulkInsert:
                 raise ValueError(f"{table.name}.{col.name}: a computed default needs a value")
             proc = processor(col.name)
             fixed[col.name] = proc(col.default.arg) if proc else col.default.arg
-        # every column a row may leave NULL is named only when the row fills it
-        optional = tuple(table.c[k].server_default is None for k in keys)
-        plan = _InsertPlan(keys, [processor(k) for k in keys], optional, fixed)
+        names = (*keys, *fixed)
+        plan = _InsertPlan(
+            keys=keys,
+            converted=[(i, c) for i, k in enumerate(keys) if (c := processor(k)) is not None],
+            fixed=tuple(fixed.values()),
+            sql=f"INSERT INTO {table.name} ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' * len(names))})",
+        )
         self._plans[(table.name, keys)] = plan
         return plan
-
-    def _statement(self, table: Any, names: tuple[str, ...]) -> str:
-        sql = self._sql.get((table.name, names))
-        if sql is None:
-            sql = self._sql[(table.name, names)] = (
-                f"INSERT INTO {table.name} ({', '.join(names)}) "
-                f"VALUES ({', '.join('?' * len(names))})"
-            )
-        return sql
 
     def insert(self, conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
         keys = tuple(rows[0])
         plan = self._plan(conn, table, keys)
-        fixed = tuple(plan.fixed.values())
         values_of = operator.itemgetter(*keys) if len(keys) > 1 else lambda r: (r[keys[0]],)
-        # a bind processor maps NULL to NULL (checked when planned): None is not passed in
-        converted = [(i, c) for i, c in enumerate(plan.converters) if c is not None]
-        optional = [i for i, opt in enumerate(plan.optional) if opt]
-        optional_of = operator.itemgetter(*optional) if len(optional) > 1 else None
-        # which columns a row names, from which of its optional columns are NULL
-        selectors: dict[tuple[bool, ...], tuple[bool, ...]] = {}
-        # rows that carry their own ids may be grouped in any order; otherwise SQLite numbers
-        # them as they come, so only consecutive rows share a statement (file order kept)
-        any_order = all(c.name in keys for c in table.primary_key.columns)
-        groups: list[tuple[tuple[bool, ...], list[tuple[Any, ...]]]] = []
-        by_mask: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
+        converted, fixed, width = plan.converted, plan.fixed, len(keys)
+        params = []
         for row in rows:
-            if len(row) != len(keys):
+            if len(row) != width:
                 raise ValueError(f"{table.name}: rows with different columns")
             values = list(values_of(row))
+            # a bind processor maps NULL to NULL (checked when planned): None is not passed in
             for i, convert in converted:
                 value = values[i]
                 if value is not None:
                     values[i] = convert(value)
-            filled = (
-                tuple(map(operator.is_not, optional_of(values), _NONES))
-                if optional_of
-                else tuple(values[i] is not None for i in optional)
-            )
-            mask = selectors.get(filled)
-            if mask is None:
-                named = dict.fromkeys(range(len(keys)), True)
-                named.update((i, f) for i, f in zip(optional, filled, strict=True))
-                mask = selectors[filled] = tuple(named.values())
-            kept = (*itertools.compress(values, mask), *fixed)
-            group = (
-                by_mask.get(mask)
-                if any_order
-                else (groups[-1][1] if groups and groups[-1][0] == mask else None)
-            )
-            if group is None:
-                group = by_mask[mask] = []
-                groups.append((mask, group))
-            group.append(kept)
-        dbapi = conn.connection.dbapi_connection
-        for mask, params in groups:
-            names = (*(k for k, keep in zip(plan.keys, mask, strict=True) if keep), *plan.fixed)
-            dbapi.executemany(self._statement(table, names), params)
+            if fixed:
+                values.extend(fixed)
+            params.append(values)
+        # rows without ids of their own are numbered by SQLite in this (file) order
+        conn.connection.dbapi_connection.executemany(plan.sql, params)
 
 
 @dataclass
 class _InsertPlan:
     keys: tuple[str, ...]
-    converters: list[Callable[[Any], Any] | None]
-    optional: tuple[bool, ...]  # may be left out of the statement when NULL
-    fixed: dict[str, Any]  # scalar defaults of the columns the rows do not name, bound
+    converted: list[tuple[int, Callable[[Any], Any]]]  # (position, bind processor)
+    fixed: tuple[Any, ...]  # scalar defaults of the columns the rows do not name, bound
+    sql: str
 
 
 def _memoised(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -1515,7 +1478,6 @@ def _memoised(proc: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 _MISSING = object()
-_NONES = itertools.repeat(None)
 
 
 def _figures(bookings: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
