@@ -1422,7 +1422,6 @@ class _BulkInsert:
             fixed[col.name] = proc(col.default.arg) if proc else col.default.arg
         names = (*keys, *fixed)
         plan = _InsertPlan(
-            keys=keys,
             converted=[(i, c) for i, k in enumerate(keys) if (c := processor(k)) is not None],
             fixed=tuple(fixed.values()),
             sql=f"INSERT INTO {table.name} ({', '.join(names)}) "
@@ -1457,7 +1456,6 @@ class _BulkInsert:
 
 @dataclass
 class _InsertPlan:
-    keys: tuple[str, ...]
     converted: list[tuple[int, Callable[[Any], Any]]]  # (position, bind processor)
     fixed: tuple[Any, ...]  # scalar defaults of the columns the rows do not name, bound
     sql: str
