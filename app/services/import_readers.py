@@ -12,12 +12,13 @@ import codecs
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.services.errors import ServiceError
+from app.services.xlsx_strings import close_strings, read_shared_strings
 
 SNIFF_BYTES = 1 << 20
 MAX_FIELD = 1 << 20  # one cell may hold a long note, not a whole file
@@ -336,11 +337,89 @@ def _headers(cells: list[Any]) -> list[str]:
 # ---------------------------------------------------------------- XLSX
 
 
-def _load_workbook(path: Path):
-    import openpyxl
+class _Workbook:
+    """A workbook opened read-only, with its shared strings spooled to an encrypted
+    temporary file when there are many (:mod:`app.services.xlsx_strings`): closing it
+    closes both."""
 
+    def __init__(self, path: Path) -> None:
+        from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+
+        strings: list[Sequence[str]] = []
+
+        class Reader(ExcelReader):
+            # openpyxl's own read_strings() keeps the whole table in a list
+            def read_strings(self) -> None:
+                part = self.package.find(SHARED_STRINGS)
+                if part is not None:
+                    with self.archive.open(part.PartName[1:]) as src:
+                        self.shared_strings = read_shared_strings(src)
+                        strings.append(self.shared_strings)
+
+        reader = Reader(path, read_only=True, data_only=True)
+        try:
+            reader.read()
+        except BaseException:
+            reader.archive.close()
+            for table in strings:
+                close_strings(table)
+            raise
+        self.book = reader.wb
+        self.strings = strings[0] if strings else None
+
+    @property
+    def sheetnames(self) -> list[str]:
+        return list(self.book.sheetnames)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.book[name]
+
+    def close(self) -> None:
+        self.book.close()
+        if self.strings is not None:
+            close_strings(self.strings)
+
+
+def _sheet_rows(book: _Workbook, name: str) -> Iterator[tuple[int, list[Any]]]:
+    """(row number, cell values) of each row a sheet stores, as ``iter_rows(values_only=
+    True)`` reads them (openpyxl's own cell parser: types, dates, shared strings) but in
+    constant memory: openpyxl leaves each parsed row in its XML tree, ~90 bytes a row."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+
+    data_tag, row_tag = f"{{{SHEET_MAIN_NS}}}sheetData", f"{{{SHEET_MAIN_NS}}}row"
+    wb = book.book
+    with book[name]._get_source() as src:
+        parser = WorkSheetParser(
+            src,
+            book.strings if book.strings is not None else [],
+            data_only=True,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        rows_parent = None
+        for event, element in iterparse(src, events=("start", "end")):
+            if event == "start":
+                if element.tag == data_tag:
+                    rows_parent = element
+                continue
+            if element.tag != row_tag:
+                continue
+            number, cells = parser.parse_row(element)
+            if rows_parent is not None:
+                rows_parent.clear()  # the row read goes (a cleared one stays in the tree)
+            parser.row_dimensions.clear()  # rows with a height are remembered there
+            values: list[Any] = [None] * max((c["column"] for c in cells), default=0)
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
+            yield number, values
+
+
+def _load_workbook(path: Path) -> _Workbook:
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return _Workbook(path)
     except zipfile.BadZipFile:
         raise ImportFileError(
             f"{path.name} is a damaged or truncated workbook (not a complete .xlsx file)"
@@ -355,7 +434,7 @@ def _open_xlsx(path: Path, sheet: str | None) -> TableSource:
     wb = _load_workbook(path)
     kept = False
     try:
-        names = list(wb.sheetnames)
+        names = wb.sheetnames
         if not names:
             raise ImportFileError(f"{path.name} has no sheets")
         if sheet is not None and sheet not in names:
@@ -366,9 +445,9 @@ def _open_xlsx(path: Path, sheet: str | None) -> TableSource:
         ws = wb[chosen]
         headers: list[str] = []
         try:
-            for row in ws.iter_rows(values_only=True):
+            for _number, row in _sheet_rows(wb, chosen):
                 if any(c not in (None, "") for c in row):
-                    headers = _headers(list(row))
+                    headers = _headers(row)
                     break
         except Exception as exc:
             raise ImportFileError(f"{path.name}: sheet '{chosen}' cannot be read ({exc})") from None
@@ -408,16 +487,15 @@ def _rows_by_size(path: Path, ws: Any) -> int | None:
 
 
 def _xlsx_rows(source: TableSource) -> Iterator[tuple[int, list[Any]]]:
-    ws = source._workbook()[source.sheet]
     seen_header = False
     try:
-        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        for number, row in _sheet_rows(source._workbook(), source.sheet or ""):
             filled = any(c not in (None, "") for c in row)
             if not seen_header:
                 seen_header = filled
                 continue
             if filled:
-                yield number, list(row)
+                yield number, row
     except ImportFileError:
         raise
     except Exception as exc:
