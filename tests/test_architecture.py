@@ -16,6 +16,13 @@ def test_layers_hold():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_check_and_format_are_clean():
+    exe = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    for args in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run([exe, *args], cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, f"ruff {' '.join(args)}:\n{result.stdout}{result.stderr}"
+
+
 def test_readme_starts_with_run_and_test_commands():
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     head = "\n".join(lines[:8])

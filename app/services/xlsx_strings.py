@@ -4,10 +4,10 @@ Excel, LibreOffice and Google Sheets store every text cell once, in a table any 
 point into, and openpyxl loads that table whole, even read-only: 37 MB for a 300k-row
 customer sheet, growing with every row. :func:`read_shared_strings` reads the table once
 into blocks of consecutive strings, sealed with a key that lives only in memory, and gives
-it back as a table that decrypts a block when a cell asks for one of its strings. Writers number strings in the order cells first use
-them, so rows read in order find their new strings in the last block read; a value that
-rows repeat (a city, a birthday, a date) is kept decrypted from its second use on, up to a
-bound, so it does not need its block again.
+it back as a table that decrypts a block when a cell asks for one of its strings. Writers
+number strings in the order cells first use them, so rows read in order find their new
+strings in the last block read; a value that rows repeat (a city, a birthday, a date) is
+kept decrypted from its second use on, up to a bound, so it does not need its block again.
 
 The temporary file holds the same text as the workbook, but encrypted, so what an import
 leaves in the temporary folder (or in its free space, once deleted) is not readable.
