@@ -15,6 +15,7 @@ import platform
 import resource
 import shutil
 import statistics
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -113,9 +114,67 @@ def timer() -> Iterator[list[float]]:
     out.append(time.perf_counter() - start)
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """Peak resident memory of a process (this one by default) since it started or since
+    :func:`reset_peak_rss`, in MB.
+
+    Linux's VmHWM belongs to the process's own address space. ``ru_maxrss`` is the
+    fallback elsewhere, but it is no per-task figure on Linux: a child started by
+    fork+exec (multiprocessing's spawn) inherits its parent's peak, and it cannot be reset,
+    so one earlier peak (the passphrase KDF's, ~220 MB) hides every later one."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    if pid != "self":
+        return float("nan")
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_rss() -> bool:
+    """Start this process's peak memory over from what it holds now (Linux); False when the
+    system cannot, and :func:`peak_rss_mb` then still counts from the process's start."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
+
+
+class ChildPeaks:
+    """Peak memory of this process's multiprocessing children while a block runs: a thread
+    reads each child's VmHWM every 50 ms (a child's figure is gone once it exits)."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        import multiprocessing
+
+        while not self._stop.wait(0.05):
+            for child in multiprocessing.active_children():
+                peak = peak_rss_mb(child.pid) if child.pid else float("nan")
+                if peak == peak:  # not NaN: the child was still there
+                    self.peaks[child.pid] = max(self.peaks.get(child.pid, 0.0), peak)
+
+    def __enter__(self) -> ChildPeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak(self) -> float:
+        """The highest peak of any child (0 when none ran)."""
+        return max(self.peaks.values(), default=0.0)
 
 
 def machine() -> str:
