@@ -268,12 +268,16 @@ def run(ctx: Context) -> list[Figure]:
                 baseline_label=f"same, {ctx.size // 10:,}-row file",
                 target="flat: the same for a file ten times the size",
                 note=f"the writer's own peak (VmHWM), counted from {base:.0f} MB once the "
-                "store is open (its page cache, up to 64 MB, fills as the import writes); "
+                "store is open (its page cache is capped at 64 MB); "
                 + (
-                    f"the reading/cleaning helper peaked at {helper_peak:.0f} MB "
-                    f"({small_run[5]:.0f} MB for the small file); "
+                    f"the reading/cleaning helper peaked at {helper_peak:.0f} MB"
+                    + (
+                        f" ({small_run[5]:.0f} MB for the small file); "
+                        if small_run[5]
+                        else " (the small file needs none); "
+                    )
                     if helper_peak
-                    else "no helper process (small file); "
+                    else "no helper process (a small file); "
                 )
                 + f"the bare read peaked at {bare_peak:.0f} MB",
             )
