@@ -23,7 +23,6 @@ the slow case.
 from __future__ import annotations
 
 import csv
-import multiprocessing as mp
 import os
 import random
 import resource
@@ -31,7 +30,15 @@ import shutil
 import time
 from pathlib import Path
 
-from bench.common import ChildPeaks, Context, Figure, peak_rss_mb, reset_peak_rss, timer
+from bench.common import (
+    ChildPeaks,
+    Context,
+    Figure,
+    peak_rss_mb,
+    reset_peak_rss,
+    run_in_child,
+    timer,
+)
 
 SIZES = (10_000, 100_000)
 
@@ -127,7 +134,7 @@ def write_inline_xlsx(path: Path, n: int) -> None:
     wb.save(path)
 
 
-def _bare_read(path: str, kind: str, queue) -> None:
+def _bare_read(path: str, kind: str) -> tuple[float, float, float]:
     start = time.perf_counter()
     cpu = time.process_time()
     count = 0
@@ -142,10 +149,10 @@ def _bare_read(path: str, kind: str, queue) -> None:
         for _row in wb["Guests"].iter_rows(values_only=True):
             count += 1
         wb.close()
-    queue.put((time.perf_counter() - start, peak_rss_mb(), time.process_time() - cpu))
+    return time.perf_counter() - start, peak_rss_mb(), time.process_time() - cpu
 
 
-def _import(store_dir: str, path: str, queue) -> None:
+def _import(store_dir: str, path: str) -> tuple:
     from app.services import importing, vault
     from app.services.store import open_store
     from bench.common import PASSPHRASE
@@ -169,19 +176,17 @@ def _import(store_dir: str, path: str, queue) -> None:
         peak = peak_rss_mb()
     finally:
         store.close()
-    queue.put(
-        (
-            elapsed,
-            cpu,
-            helper,
-            os.getloadavg()[0],
-            peak,
-            children.peak,
-            base,
-            report.created,
-            report.updated,
-            report.skipped,
-        )
+    return (
+        elapsed,
+        cpu,
+        helper,
+        os.getloadavg()[0],
+        peak,
+        children.peak,
+        base,
+        report.created,
+        report.updated,
+        report.skipped,
     )
 
 
@@ -189,16 +194,6 @@ def _children_cpu() -> float:
     """CPU time of finished child processes (the import's reading and cleaning helper)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def _child(target, *args):
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=target, args=(*args, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
 
 
 # the CSV figure sits close to its target on a shared machine whose speed drifts by a fifth
@@ -217,17 +212,17 @@ def run(ctx: Context) -> list[Figure]:
         path = ctx.work_dir / f"guests-{write.__name__}.{kind}"
         with timer() as t:
             write(path, ctx.size)
-        bare, bare_peak, bare_cpu = _child(_bare_read, str(path), kind)
+        bare, bare_peak, bare_cpu = run_in_child(_bare_read, str(path), kind)
         # the memory baseline: a file a tenth the size, imported into the same store
         small = ctx.work_dir / f"guests-{write.__name__}-tenth.{kind}"
         write(small, ctx.size // 10)
         store_dir = ctx.copy(f"store-{write.__name__}")
-        small_run = _child(_import, str(store_dir), str(small))
+        small_run = run_in_child(_import, str(store_dir), str(small))
         shutil.rmtree(store_dir)
         runs = []
         for _ in range(RUNS[kind]):
             store_dir = ctx.copy(f"store-{write.__name__}")
-            runs.append(_child(_import, str(store_dir), str(path)))
+            runs.append(run_in_child(_import, str(store_dir), str(path)))
             shutil.rmtree(store_dir)
         runs.sort(key=lambda r: r[0])
         elapsed, cpu, helper, load, peak, helper_peak, base, created, updated, skipped = runs[

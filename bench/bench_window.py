@@ -10,14 +10,12 @@ modules or sizes left behind in the benchmark's process.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import queue
 import time
 
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 
-from bench.common import Context, Figure, peak_rss_mb, percentile
+from bench.common import Context, Figure, peak_rss_mb, percentile, run_in_child
 
 SIZES = (10_000, 100_000, 1_000_000)
 # a fast typist: ~80 words a minute
@@ -145,33 +143,7 @@ def _keystroke_times(app, window, queries, interval_ms: float = 0.0) -> list[flo
 
 
 def run(ctx: Context) -> list[Figure]:
-    spawn = mp.get_context("spawn")
-    results = spawn.Queue()
-    child = spawn.Process(target=_run_in_child, args=(ctx, results))
-    child.start()
-    while True:
-        try:
-            outcome = results.get(timeout=1)
-            break
-        except queue.Empty:
-            if not child.is_alive():
-                raise RuntimeError(
-                    f"the window benchmark's process ended without figures "
-                    f"(exit code {child.exitcode})"
-                ) from None
-    child.join()
-    if isinstance(outcome, str):
-        raise RuntimeError(f"the window benchmark failed:\n{outcome}")
-    return outcome
-
-
-def _run_in_child(ctx: Context, results) -> None:
-    try:
-        results.put(_measure(ctx))
-    except BaseException:
-        import traceback
-
-        results.put(traceback.format_exc())
+    return run_in_child(_measure, ctx)
 
 
 def _measure(ctx: Context) -> list[Figure]:

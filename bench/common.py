@@ -10,17 +10,21 @@ Every figure is printed beside a baseline measured in the same run.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import platform
+import queue
 import resource
 import shutil
 import statistics
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.services import demo, vault
 from app.services.store import Store, create_store, open_store
@@ -175,6 +179,41 @@ class ChildPeaks:
     def peak(self) -> float:
         """The highest peak of any child (0 when none ran)."""
         return max(self.peaks.values(), default=0.0)
+
+
+def run_in_child(target: Callable[..., Any], *args: Any) -> Any:
+    """``target(*args)`` in a fresh (spawned) process, its return value back here: the
+    figures it measures (memory above all) are then its own, not this process's history.
+    Raises, with the child's traceback, when it fails or ends without an answer."""
+    spawn = mp.get_context("spawn")
+    results = spawn.Queue()
+    child = spawn.Process(target=_child_main, args=(target, args, results))
+    child.start()
+    while True:
+        try:
+            ok, value = results.get(timeout=1)
+            break
+        except queue.Empty:
+            if child.is_alive():
+                continue
+            try:  # its answer may have arrived just as it ended
+                ok, value = results.get(timeout=1)
+                break
+            except queue.Empty:
+                raise RuntimeError(
+                    f"{target.__name__} ended without an answer (exit code {child.exitcode})"
+                ) from None
+    child.join()
+    if not ok:
+        raise RuntimeError(f"{target.__name__} failed in its process:\n{value}")
+    return value
+
+
+def _child_main(target: Callable[..., Any], args: tuple, results: Any) -> None:
+    try:
+        results.put((True, target(*args)))
+    except BaseException:
+        results.put((False, traceback.format_exc()))
 
 
 def machine() -> str:
